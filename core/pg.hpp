@@ -1,0 +1,54 @@
+// PostgreSQL helpers shared by every subsystem: URLs, redaction, connections, lock keys.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <pqxx/connection>
+
+namespace steward::pg {
+
+// A connection string (URI or key=value) broken into libpq keywords.
+struct ConnInfo {
+    std::map<std::string, std::string> params;  // host, port, user, password, dbname, sslmode, ...
+    std::string get(const std::string& key, const std::string& fallback = {}) const;
+    std::string host() const;      // "" means the default unix socket
+    std::string dbname() const;    // defaults to user, as libpq does
+    bool is_loopback() const;      // 127.x, ::1, localhost, or a unix socket
+};
+
+// Throws std::invalid_argument with libpq's message (password never included).
+ConnInfo parse_conninfo(const std::string& url);
+// Back to a key=value string libpq accepts, with `overrides` applied (e.g. dbname).
+std::string to_conninfo(const ConnInfo& info, const std::map<std::string, std::string>& overrides = {});
+
+// postgresql://user:***@host/db ; key=value strings get password=***.
+std::string redact_url(std::string_view url);
+
+// Opens a connection with connect_timeout (seconds, at least 1) and application_name=steward.
+// Throws pqxx::broken_connection with the password redacted from the message.
+std::unique_ptr<pqxx::connection> connect(const std::string& url,
+                                          std::chrono::seconds timeout = std::chrono::seconds(10));
+
+// True when the server accepts connections (PQping).
+bool ping(const std::string& url);
+
+// Server major version, e.g. 15, from server_version_num.
+int server_major_version(pqxx::connection& c);
+
+// Advisory lock keys: stable 64-bit keys derived from the database name and a purpose.
+std::int64_t migration_lock_key(std::string_view database, std::string_view table);
+std::int64_t backup_lock_key(std::string_view database);
+
+// Who holds an advisory lock: "pid 1234 user@host application (since ...)", or nullopt.
+std::optional<std::string> advisory_lock_holder(pqxx::connection& c, std::int64_t key);
+
+// Quotes an identifier for SQL text.
+std::string quote_ident(std::string_view ident);
+
+}  // namespace steward::pg

@@ -1,0 +1,251 @@
+// The deployment spec: typed model of steward.yaml, filled by load_spec().
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace steward {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a key sat in the spec file; line/column are 1-based, 0 when the key is absent.
+struct Mark {
+    int line = 0;
+    int column = 0;
+    bool present() const { return line > 0; }
+};
+
+// A spec error: exit 2. Carries file:line:col for the message and for --json.
+class SpecError : public std::runtime_error {
+public:
+    SpecError(std::string message, std::string file = {}, Mark mark = {})
+        : std::runtime_error(format(message, file, mark)), message_(std::move(message)),
+          file_(std::move(file)), mark_(mark) {}
+    const std::string& message() const { return message_; }  // without the location prefix
+    const std::string& file() const { return file_; }
+    Mark mark() const { return mark_; }
+
+private:
+    static std::string format(const std::string& m, const std::string& f, Mark k);
+    std::string message_;
+    std::string file_;
+    Mark mark_;
+};
+
+enum class Environment { development, staging, production };
+std::string to_string(Environment);
+
+enum class SecretKind { token, password, key };
+std::string to_string(SecretKind);
+
+// secrets.<name>: exactly one of env/file/value.
+struct SecretSpec {
+    enum class Source { env, file, value };
+    std::string name;
+    Source source = Source::env;
+    std::string env;             // Source::env
+    std::filesystem::path file;  // Source::file, resolved against the spec folder
+    std::string value;           // Source::value (inline; the gate refuses it in production)
+    SecretKind kind = SecretKind::token;
+};
+
+// A string that is either a literal or "secret:NAME".
+struct SecretOrValue {
+    std::string secret;   // name in secrets.*, empty for a literal
+    std::string literal;  // the literal text, empty for a reference
+    bool is_secret() const { return !secret.empty(); }
+    bool empty() const { return secret.empty() && literal.empty(); }
+};
+
+struct EmbeddedDatabaseSpec {
+    std::filesystem::path dir;
+    int port = 55432;
+};
+
+struct DatabaseSpec {
+    std::optional<std::string> url;  // after interpolation; may carry a password
+    std::optional<EmbeddedDatabaseSpec> embedded;
+};
+
+struct SecuritySpec {
+    bool require_auth = true;
+    std::vector<std::string> cors_origins;
+    bool cookie_secure = true;
+    std::optional<std::string> base_url;
+    bool hsts = true;
+    bool debug = false;
+    std::optional<int> rate_limit_per_minute;  // absent or 0: no rate limit
+};
+
+struct MigrationsSpec {
+    std::filesystem::path dir;  // default <spec folder>/migrations
+    std::string table = "steward_migrations";
+    enum class OnStart { apply, validate, skip } on_start = OnStart::apply;
+    Duration lock_wait = std::chrono::seconds(60);
+    Duration lock_timeout = std::chrono::seconds(10);
+    std::optional<Duration> statement_timeout;
+};
+
+struct Compression {
+    enum class Algorithm { zstd, gzip, none } algorithm = Algorithm::zstd;
+    int level = 3;
+};
+std::string to_string(const Compression&);
+
+struct SftpSpec {
+    std::string host;
+    int port = 22;
+    std::string user;
+    SecretOrValue key;  // private key text, usually "secret:NAME"
+    std::filesystem::path known_hosts;
+    std::string path;
+    bool verify_remote = false;
+};
+
+struct RetentionSpec {
+    int keep_last = 3;
+    int daily = 7;
+    int weekly = 4;
+    int monthly = 6;
+};
+
+struct BackupsSpec {
+    std::filesystem::path dir;
+    std::optional<std::string> schedule;  // cron text; parsed by backup/
+    enum class Format { custom, directory } format = Format::custom;
+    Compression compression;
+    int jobs = 2;
+    enum class Verify { full, restore, none } verify = Verify::full;
+    bool catch_up = true;
+    Duration lock_wait_timeout = std::chrono::seconds(30);
+    SecretOrValue encryption_key;  // backups.encryption.key
+    RetentionSpec retention;
+    std::optional<SftpSpec> sftp;  // backups.offsite.sftp
+};
+
+// services.<name>.env values: literal, "secret:NAME" or "database:url".
+struct EnvValue {
+    enum class Kind { literal, secret, database_url } kind = Kind::literal;
+    std::string text;  // literal text or secret name
+};
+
+struct HttpCheck {
+    std::string url;
+    std::string method = "GET";
+    std::vector<int> expect_status;  // empty: any 200-399
+    std::optional<std::string> body_contains;
+    std::map<std::string, std::string> headers;
+};
+struct TcpCheck {
+    std::string address;  // host:port
+};
+struct PostgresCheck {
+    std::string query = "SELECT 1";
+};
+struct ExecCheck {
+    std::vector<std::string> command;
+};
+
+// A readiness check or a probe target: exactly one of the four.
+struct CheckTarget {
+    std::optional<HttpCheck> http;
+    std::optional<TcpCheck> tcp;
+    std::optional<PostgresCheck> postgres;
+    std::optional<ExecCheck> exec;
+};
+
+struct RestartSpec {
+    enum class Policy { always, on_failure, never } policy = Policy::on_failure;
+    Duration backoff_initial = std::chrono::seconds(1);
+    Duration backoff_max = std::chrono::seconds(60);
+    int max_restarts = 10;
+    Duration window = std::chrono::minutes(10);
+};
+
+struct StopSpec {
+    int signal = 15;  // SIGTERM
+    Duration timeout = std::chrono::seconds(20);
+};
+
+struct ServiceSpec {
+    std::string name;
+    std::vector<std::string> command;
+    std::optional<std::filesystem::path> workdir;
+    std::map<std::string, EnvValue> env;
+    std::vector<std::string> depends_on;
+    std::optional<CheckTarget> readiness;
+    Duration readiness_timeout = std::chrono::seconds(60);
+    RestartSpec restart;
+    StopSpec stop;
+};
+
+struct ProbeSpec {
+    std::string name;
+    CheckTarget target;
+    Duration interval = std::chrono::seconds(10);
+    Duration timeout = std::chrono::seconds(2);
+    int failure_threshold = 3;
+    int success_threshold = 1;
+};
+
+struct AdminSpec {
+    std::string listen = "127.0.0.1:9180";
+    SecretOrValue token;
+    bool metrics_auth = false;
+};
+
+struct LoggingSpec {
+    std::string level = "info";
+    std::string format = "text";  // text | json
+};
+
+struct Spec {
+    std::filesystem::path file;    // the spec file, absolute
+    std::filesystem::path folder;  // its folder: relative paths resolve here
+    int version = 1;
+    std::string name;
+    Environment environment = Environment::development;
+    std::string timezone = "UTC";
+    DatabaseSpec database;
+    std::vector<SecretSpec> secrets;  // in file order
+    SecuritySpec security;
+    MigrationsSpec migrations;
+    std::optional<BackupsSpec> backups;
+    std::vector<ServiceSpec> services;  // in file order
+    std::vector<ProbeSpec> probes;
+    AdminSpec admin;
+    LoggingSpec logging;
+
+    // Dotted spec path ("secrets.jwt_secret", "security.cors_origins", "probes[0].http.url")
+    // to where it sat in the file. Every key that was present has an entry.
+    std::map<std::string, Mark> marks;
+    Mark mark_of(const std::string& path) const;
+
+    const SecretSpec* find_secret(const std::string& name) const;
+};
+
+// Reads, interpolates and validates a spec; throws SpecError (exit 2).
+// `env` looks up ${VAR}; default is the process environment.
+using EnvLookup = std::optional<std::string> (*)(const std::string&);
+Spec load_spec(const std::filesystem::path& file, EnvLookup env = nullptr);
+Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file, EnvLookup env = nullptr);
+
+// Default spec location: ./steward.yaml, then /etc/steward/steward.yaml; nullopt when neither exists.
+std::optional<std::filesystem::path> default_spec_path();
+
+// "500ms", "10s", "5m", "1h", "7d"; throws std::invalid_argument naming what was expected.
+Duration parse_duration(const std::string& text);
+std::string format_duration(Duration d);
+
+// Signal name ("TERM", "SIGTERM") to number; nullopt for an unknown name.
+std::optional<int> parse_signal(const std::string& name);
+
+// "zstd:3", "gzip:6", "none"; throws std::invalid_argument.
+Compression parse_compression(const std::string& text);
+
+}  // namespace steward

@@ -1,0 +1,88 @@
+// The steward command line: global options, the shared command context, and command registration.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/json/value.hpp>
+
+#include "core/spec.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace steward {
+class EmbeddedPostgres;
+}
+
+namespace steward::cli {
+
+// Exit codes, everywhere.
+inline constexpr int kOk = 0;
+inline constexpr int kProblem = 1;  // the job found a problem
+inline constexpr int kUsage = 2;    // usage or spec error
+
+struct GlobalOptions {
+    std::string spec_path;  // --spec; empty: ./steward.yaml then /etc/steward/steward.yaml
+    bool json = false;
+    std::string log_level = "info";
+    std::string log_format = "text";
+};
+
+// What a database command works against.
+struct DatabaseTarget {
+    std::string url;               // may carry a password: print only through pg::redact_url
+    const Spec* spec = nullptr;    // null in spec-less mode (--database-url/DATABASE_URL + --dir)
+};
+
+// State shared by one steward invocation.
+class Context {
+public:
+    Context();
+    ~Context();
+    GlobalOptions global;
+
+    // The spec from --spec or the default locations. Throws SpecError (exit 2) when none
+    // is found or it is invalid. Loaded once.
+    const Spec& spec();
+    bool spec_loaded() const { return spec_ != nullptr; }
+
+    // For commands that need only a database (migrate, backup):
+    //  --database-url flag, else DATABASE_URL from the environment, else the spec's database.
+    // With a URL from flag/env and `dir_flag` set, no spec is loaded unless --spec was given.
+    // Starts the embedded PostgreSQL when the spec asks for one (kept until exit).
+    DatabaseTarget database(const std::string& url_flag, bool dir_given);
+
+    // The spec's effective database URL, starting database.embedded if needed.
+    std::string spec_database_url();
+
+    // Writes one JSON document to stdout.
+    void print_json(const boost::json::value& doc) const;
+
+    // Set by the chosen subcommand's callback; run after parsing.
+    std::function<int()> action;
+
+private:
+    std::unique_ptr<Spec> spec_;
+    std::unique_ptr<EmbeddedPostgres> embedded_;
+};
+
+// Each command lives in its own file and registers itself here.
+void add_check_command(CLI::App& app, Context& ctx);
+void add_migrate_command(CLI::App& app, Context& ctx);
+void add_backup_command(CLI::App& app, Context& ctx);
+void add_render_command(CLI::App& app, Context& ctx);
+void add_run_command(CLI::App& app, Context& ctx);
+void add_status_command(CLI::App& app, Context& ctx);
+
+// Parses argv, runs the command, maps every failure to an exit code.
+int run(int argc, char** argv);
+
+// The JSON document for an exit-2 error: {"ok": false, "error": {...}}.
+boost::json::value error_json(const std::string& message, const std::string& file = {}, Mark mark = {});
+
+}  // namespace steward::cli
