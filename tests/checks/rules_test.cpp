@@ -51,7 +51,7 @@ const std::vector<Case>& cases() {
              w.spec.secrets.push_back(secret_spec("db_password", SecretSpec::Source::env, SecretKind::password));
              w.secrets["db_password"] = ok_secret("db_password", std::string(kDbPassword).substr(0, 15));
          }},
-        {"secret.placeholder", "whole_word", [](World& w) { set_jwt(w, "secret"); }},
+        {"secret.placeholder", "whole_word", [](World& w) { set_jwt(w, "admin"); }},
         {"secret.placeholder", "whole_word_case", [](World& w) { set_jwt(w, "PassWord"); }},
         {"secret.placeholder", "xxx", [](World& w) { set_jwt(w, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"); }},
         {"secret.placeholder", "marker_inside", [](World& w) { set_jwt(w, "prod-ChangeMe-9f8e7d6c5b4a39281706f5e4d3c2b1a0"); }},
@@ -176,6 +176,8 @@ const RuleInfo& info(const std::string& id) {
     throw std::runtime_error("no rule " + id);
 }
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.rule << "/" << c.name; }
+
 class RuleCase : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RuleCase, FiresWithTableSeverityAndNotOnCleanSpec) {
@@ -199,7 +201,9 @@ TEST_P(RuleCase, FiresWithTableSeverityAndNotOnCleanSpec) {
             EXPECT_EQ(f.severity, *expected);
             EXPECT_FALSE(f.path.empty());
             EXPECT_FALSE(f.message.empty());
-            if (f.severity != Severity::info) EXPECT_FALSE(f.hint.empty());
+            if (f.severity != Severity::info) {
+                EXPECT_FALSE(f.hint.empty());
+            }
             // A finding never echoes a secret value.
             for (const auto& [name, r] : broken.secrets) {
                 if (!r.value || r.value->size() < 4) continue;
@@ -249,7 +253,9 @@ TEST(RuleTable, ErrorEverywhereRules) {
 
 TEST(RuleTable, DevelopmentIsNeverStricterThanProduction) {
     for (const auto& r : rules())
-        if (r.development == Severity::error) EXPECT_EQ(r.production, Severity::error) << r.id;
+        if (r.development == Severity::error) {
+            EXPECT_EQ(r.production, Severity::error) << r.id;
+        }
 }
 
 TEST(Evaluate, CleanSpecHasNoFindingsInAnyEnvironment) {

@@ -79,7 +79,9 @@ TEST(Evaluate, NoSecretsSkipsRulesThatNeedValues) {
     auto findings = w.run_without_secrets();
     EXPECT_TRUE(findings.empty());
     for (const auto& r : rules())
-        if (r.needs == Needs::secrets) EXPECT_TRUE(with_id(findings, r.id).empty());
+        if (r.needs == Needs::secrets) {
+            EXPECT_TRUE(with_id(findings, r.id).empty());
+        }
     // Spec-only rules still run.
     w.spec.security.require_auth = false;
     EXPECT_EQ(with_id(w.run_without_secrets(), "security.auth_disabled").size(), 1u);
