@@ -61,7 +61,6 @@ void check_security_base_url_not_https(const RuleContext&, Hits&);
 void check_security_hsts_disabled(const RuleContext&, Hits&);
 void check_security_debug_enabled(const RuleContext&, Hits&);
 void check_security_no_rate_limit(const RuleContext&, Hits&);
-void check_database_missing(const RuleContext&, Hits&);
 void check_database_url_invalid(const RuleContext&, Hits&);
 void check_database_sslmode(const RuleContext&, Hits&);
 void check_database_weak_password(const RuleContext&, Hits&);

@@ -48,8 +48,6 @@ const std::vector<Rule> kRules = {
     {{"security.no_rate_limit", W, E, E, Needs::spec,
       "without a rate limit one client can exhaust the API and brute-force tokens"}, check_security_no_rate_limit},
 
-    {{"database.missing", E, E, E, Needs::spec,
-      "without database.url or database.embedded nothing can connect"}, check_database_missing},
     {{"database.url_invalid", E, E, E, Needs::spec,
       "libpq cannot parse the URL, so no connection can ever be made"}, check_database_url_invalid},
     {{"database.sslmode", W, E, E, Needs::spec,

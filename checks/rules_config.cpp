@@ -94,13 +94,6 @@ void check_security_no_rate_limit(const RuleContext& ctx, Hits& hits) {
                     "set security.rate_limit_per_minute, e.g. 60"});
 }
 
-void check_database_missing(const RuleContext& ctx, Hits& hits) {
-    const auto& db = ctx.spec.database;
-    if ((db.url && !db.url->empty()) || db.embedded) return;
-    hits.push_back({"database", "neither database.url nor database.embedded is set",
-                    "set database.url: ${DATABASE_URL} (or database.embedded for development)"});
-}
-
 void check_database_url_invalid(const RuleContext& ctx, Hits& hits) {
     const auto& url = ctx.spec.database.url;
     if (!url || url->empty()) return;

@@ -49,7 +49,8 @@ void check_secret_missing(const RuleContext& ctx, Hits& hits) {
 void check_secret_too_short(const RuleContext& ctx, Hits& hits) {
     for (const auto& s : ctx.spec.secrets) {
         const Secret* v = ctx.secret(s.name);
-        if (!v || v->empty()) continue;
+        // A placeholder is reported as such; its length is beside the point.
+        if (!v || v->empty() || is_placeholder(v->reveal())) continue;
         std::size_t need = min_secret_length(s.kind);
         if (v->size() >= need) continue;
         hits.push_back({path_of(s),
@@ -71,7 +72,9 @@ void check_secret_placeholder(const RuleContext& ctx, Hits& hits) {
 void check_secret_low_entropy(const RuleContext& ctx, Hits& hits) {
     for (const auto& s : ctx.spec.secrets) {
         const Secret* v = ctx.secret(s.name);
-        if (!v || v->empty() || is_placeholder(v->reveal()) || !is_low_entropy(v->reveal())) continue;
+        // Too short or placeholder values are reported by those rules; entropy is judged on the rest.
+        if (!v || v->size() < min_secret_length(s.kind) || is_placeholder(v->reveal()) || !is_low_entropy(v->reveal()))
+            continue;
         hits.push_back({path_of(s),
                         fmt::format("value has low entropy ({} distinct of {} characters, repeated or sequential)",
                                     [&] {

@@ -83,7 +83,6 @@ const std::vector<Case>& cases() {
         {"security.debug_enabled", "true", [](World& w) { w.spec.security.debug = true; }},
         {"security.no_rate_limit", "absent", [](World& w) { w.spec.security.rate_limit_per_minute.reset(); }},
         {"security.no_rate_limit", "zero", [](World& w) { w.spec.security.rate_limit_per_minute = 0; }},
-        {"database.missing", "none", [](World& w) { w.spec.database.url.reset(); }},
         {"database.url_invalid", "keyword_without_value", [](World& w) { set_url(w, "host=db.internal dbname"); }},
         {"database.url_invalid", "bad_uri_parameter", [](World& w) { set_url(w, "postgresql://db.internal/chat?nosuchparameter=1"); }},
         {"database.sslmode", "absent", [](World& w) {
