@@ -111,6 +111,12 @@ ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
             pqxx::nontransaction tx(*conn);
             c.server_version = tx.exec1("SHOW server_version")[0].as<std::string>();
         }
+        {
+            pqxx::nontransaction tx(*conn);
+            auto row = tx.exec1("SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user");
+            c.role = row[0].as<std::string>();
+            c.superuser = row[1].as<bool>();
+        }
         try {
             c.migration_lock_holder =
                 pg::advisory_lock_holder(*conn, pg::migration_lock_key(dbname, spec.migrations.table));

@@ -77,6 +77,8 @@ struct ConnectFacts {
     std::string pg_dump_version;  // "15.5" as pg_dump reports it
     std::string pg_dump_error;    // pg_dump missing or failing
     std::optional<std::string> migration_lock_holder;
+    std::string role;                 // the user steward connected as
+    std::optional<bool> superuser;    // whether that role is a superuser
     std::string lock_error;       // the lock query failed
 };
 

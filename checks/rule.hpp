@@ -81,5 +81,6 @@ void check_connect_database_unreachable(const RuleContext&, Hits&);
 void check_connect_server_version(const RuleContext&, Hits&);
 void check_connect_pg_dump_version(const RuleContext&, Hits&);
 void check_connect_migration_lock_held(const RuleContext&, Hits&);
+void check_connect_database_superuser(const RuleContext&, Hits&);
 
 }  // namespace steward::checks

@@ -87,6 +87,8 @@ const std::vector<Rule> kRules = {
       "pg_dump refuses to dump a server newer than itself, so backups would fail"}, check_connect_pg_dump_version},
     {{"connect.migration_lock_held", W, W, W, Needs::connect,
       "another steward is migrating this database; startup will wait for its lock"}, check_connect_migration_lock_held},
+    {{"connect.database_superuser", Off, W, W, Needs::connect,
+      "an API connecting as a superuser can drop every database and read every file the server can"}, check_connect_database_superuser},
 };
 // clang-format on
 

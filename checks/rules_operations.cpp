@@ -130,4 +130,12 @@ void check_connect_migration_lock_held(const RuleContext& ctx, Hits& hits) {
                     "another steward is migrating; wait for it, or find and stop the holder"});
 }
 
+void check_connect_database_superuser(const RuleContext& ctx, Hits& hits) {
+    const ConnectFacts& c = *ctx.facts.connect;
+    if (c.skipped || !c.answered || !c.superuser || !*c.superuser) return;
+    hits.push_back({"database.url", fmt::format("database.url connects as {}, a superuser", c.role),
+                    "create a role that owns only the application's database (CREATE ROLE app LOGIN; "
+                    "CREATE DATABASE chat OWNER app) and connect as it"});
+}
+
 }  // namespace steward::checks

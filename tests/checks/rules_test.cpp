@@ -162,6 +162,12 @@ const std::vector<Case>& cases() {
                  c.pg_dump_error = "pg_dump is not on PATH";
              });
          }},
+        {"connect.database_superuser", "superuser", [](World& w) {
+             connect(w, [](ConnectFacts& c) {
+                 c.role = "postgres";
+                 c.superuser = true;
+             });
+         }},
         {"connect.migration_lock_held", "held", [](World& w) {
              connect(w, [](ConnectFacts& c) { c.migration_lock_holder = "pid 42 postgres@127.0.0.1 steward"; });
          }},
