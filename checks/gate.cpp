@@ -4,14 +4,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <pqxx/nontransaction>
 #include <regex>
 #include <system_error>
 
 #include "core/log.hpp"
 #include "core/pg.hpp"
 #include "core/process.hpp"
-
-#include <pqxx/nontransaction>
 
 namespace steward::checks {
 namespace {
@@ -113,7 +112,8 @@ ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
         }
         {
             pqxx::nontransaction tx(*conn);
-            auto row = tx.exec1("SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user");
+            auto row =
+                tx.exec1("SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user");
             c.role = row[0].as<std::string>();
             c.superuser = row[1].as<bool>();
         }
@@ -124,8 +124,10 @@ ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
             c.lock_error = scrub(e.what(), password);
         }
     } catch (const std::exception& e) {
-        if (!c.answered) c.error = scrub(e.what(), password);
-        else if (c.server_version.empty()) c.server_version = "unknown";
+        if (!c.answered)
+            c.error = scrub(e.what(), password);
+        else if (c.server_version.empty())
+            c.server_version = "unknown";
     }
     while (!c.error.empty() && (c.error.back() == '\n' || c.error.back() == ' ')) c.error.pop_back();
     return c;
@@ -156,21 +158,34 @@ int run_startup_gate(const Spec& spec, const GateOptions& options) {
     int errors = 0;
     int warnings = 0;
     for (const auto& f : findings) {
-        log::Fields fields{{"id", f.id},     {"path", f.path}, {"line", boost::json::value(f.line)},
-                           {"message", f.message}, {"hint", f.hint}};
+        log::Fields fields{{"id", f.id},
+                           {"path", f.path},
+                           {"line", boost::json::value(f.line)},
+                           {"message", f.message},
+                           {"hint", f.hint}};
         switch (f.severity) {
-            case Severity::error: ++errors; log::error("gate", "gate finding", fields); break;
-            case Severity::warning: ++warnings; log::warn("gate", "gate finding", fields); break;
-            case Severity::info: log::info("gate", "gate finding", fields); break;
+            case Severity::error:
+                ++errors;
+                log::error("gate", "gate finding", fields);
+                break;
+            case Severity::warning:
+                ++warnings;
+                log::warn("gate", "gate finding", fields);
+                break;
+            case Severity::info:
+                log::info("gate", "gate finding", fields);
+                break;
         }
     }
     if (errors > 0) {
         log::error("gate", "startup refused: the gate found errors",
-                   {{"errors", boost::json::value(errors)}, {"warnings", boost::json::value(warnings)},
+                   {{"errors", boost::json::value(errors)},
+                    {"warnings", boost::json::value(warnings)},
                     {"environment", to_string(spec.environment)}});
         return 1;
     }
-    log::info("gate", "gate passed", {{"warnings", boost::json::value(warnings)}, {"environment", to_string(spec.environment)}});
+    log::info("gate", "gate passed",
+              {{"warnings", boost::json::value(warnings)}, {"environment", to_string(spec.environment)}});
     return 0;
 }
 

@@ -19,12 +19,12 @@ std::string to_string(Severity);
 
 // One thing the gate found. Never carries a secret value.
 struct Finding {
-    std::string id;        // rule id, e.g. "secret.too_short"
+    std::string id;  // rule id, e.g. "secret.too_short"
     Severity severity = Severity::error;
-    std::string path;      // dotted spec path: "secrets.jwt_secret", "database.url", "admin"
-    int line = 0;          // line in the spec file, 0 when unknown
+    std::string path;  // dotted spec path: "secrets.jwt_secret", "database.url", "admin"
+    int line = 0;      // line in the spec file, 0 when unknown
     std::string message;
-    std::string hint;      // what to do about it
+    std::string hint;  // what to do about it
 };
 
 struct GateOptions {
@@ -67,19 +67,19 @@ struct ProgramFacts {
 };
 
 struct ConnectFacts {
-    bool skipped = false;      // e.g. database.embedded: nothing to connect to before steward starts it
+    bool skipped = false;  // e.g. database.embedded: nothing to connect to before steward starts it
     std::string skip_reason;
     bool answered = false;
-    std::string error;         // redacted connection error
+    std::string error;           // redacted connection error
     std::string server_version;  // "15.5"
     int server_major = 0;
     std::optional<int> pg_dump_major;
     std::string pg_dump_version;  // "15.5" as pg_dump reports it
     std::string pg_dump_error;    // pg_dump missing or failing
     std::optional<std::string> migration_lock_holder;
-    std::string role;                 // the user steward connected as
-    std::optional<bool> superuser;    // whether that role is a superuser
-    std::string lock_error;       // the lock query failed
+    std::string role;               // the user steward connected as
+    std::optional<bool> superuser;  // whether that role is a superuser
+    std::string lock_error;         // the lock query failed
 };
 
 struct GateFacts {

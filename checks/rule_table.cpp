@@ -98,27 +98,36 @@ int rank(Severity s) { return s == Severity::error ? 0 : s == Severity::warning 
 
 std::string to_string(Severity s) {
     switch (s) {
-        case Severity::error: return "error";
-        case Severity::warning: return "warning";
-        case Severity::info: return "info";
+        case Severity::error:
+            return "error";
+        case Severity::warning:
+            return "warning";
+        case Severity::info:
+            return "info";
     }
     return "error";
 }
 
 std::string to_string(Needs n) {
     switch (n) {
-        case Needs::spec: return "spec";
-        case Needs::secrets: return "secrets";
-        case Needs::connect: return "connect";
+        case Needs::spec:
+            return "spec";
+        case Needs::secrets:
+            return "secrets";
+        case Needs::connect:
+            return "connect";
     }
     return "spec";
 }
 
 std::optional<Severity> RuleInfo::severity_in(Environment env) const {
     switch (env) {
-        case Environment::development: return development;
-        case Environment::staging: return staging;
-        case Environment::production: return production;
+        case Environment::development:
+            return development;
+        case Environment::staging:
+            return staging;
+        case Environment::production:
+            return production;
     }
     return production;
 }
@@ -149,7 +158,8 @@ int RuleContext::line(const std::string& path) const {
 const Secret* RuleContext::secret(const std::string& name) const {
     if (!secrets) return nullptr;
     auto it = secrets->find(name);
-    if (it == secrets->end() || it->second.status != ResolvedSecret::Status::ok || !it->second.value) return nullptr;
+    if (it == secrets->end() || it->second.status != ResolvedSecret::Status::ok || !it->second.value)
+        return nullptr;
     return &*it->second.value;
 }
 
@@ -160,7 +170,8 @@ std::string listen_host(const std::string& listen) {
     }
     auto colon = listen.rfind(':');
     if (colon == std::string::npos) {
-        bool digits = !listen.empty() && std::all_of(listen.begin(), listen.end(), [](char c) { return c >= '0' && c <= '9'; });
+        bool digits = !listen.empty() &&
+                      std::all_of(listen.begin(), listen.end(), [](char c) { return c >= '0' && c <= '9'; });
         return digits ? std::string() : listen;
     }
     if (listen.find(':') != colon) return listen;  // bare IPv6 without port
@@ -183,7 +194,8 @@ std::vector<Finding> evaluate(const Spec& spec, const std::map<std::string, Reso
         Hits hits;
         rule.check(ctx, hits);
         for (auto& h : hits)
-            findings.push_back({rule.info.id, *severity, h.path, ctx.line(h.path), std::move(h.message), std::move(h.hint)});
+            findings.push_back(
+                {rule.info.id, *severity, h.path, ctx.line(h.path), std::move(h.message), std::move(h.hint)});
     }
     std::stable_sort(findings.begin(), findings.end(),
                      [](const Finding& a, const Finding& b) { return rank(a.severity) < rank(b.severity); });
@@ -191,7 +203,8 @@ std::vector<Finding> evaluate(const Spec& spec, const std::map<std::string, Reso
 }
 
 bool gate_passes(const std::vector<Finding>& findings) {
-    return std::none_of(findings.begin(), findings.end(), [](const Finding& f) { return f.severity == Severity::error; });
+    return std::none_of(findings.begin(), findings.end(),
+                        [](const Finding& f) { return f.severity == Severity::error; });
 }
 
 }  // namespace steward::checks

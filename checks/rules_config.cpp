@@ -38,14 +38,16 @@ std::optional<pg::ConnInfo> parsed_url(const RuleContext& ctx) {
 
 void check_security_auth_disabled(const RuleContext& ctx, Hits& hits) {
     if (ctx.spec.security.require_auth) return;
-    hits.push_back({"security.require_auth", "require_auth is false: the API accepts unauthenticated requests",
+    hits.push_back({"security.require_auth",
+                    "require_auth is false: the API accepts unauthenticated requests",
                     "set security.require_auth: true"});
 }
 
 void check_security_cors_wildcard(const RuleContext& ctx, Hits& hits) {
     for (const auto& origin : ctx.spec.security.cors_origins) {
         if (origin.find('*') == std::string::npos) continue;
-        hits.push_back({"security.cors_origins", fmt::format("cors_origins contains the wildcard origin {}", origin),
+        hits.push_back({"security.cors_origins",
+                        fmt::format("cors_origins contains the wildcard origin {}", origin),
                         "list the exact origins, e.g. [https://app.example.com]"});
     }
 }
@@ -53,14 +55,16 @@ void check_security_cors_wildcard(const RuleContext& ctx, Hits& hits) {
 void check_security_cors_http_origin(const RuleContext& ctx, Hits& hits) {
     for (const auto& origin : ctx.spec.security.cors_origins) {
         if (!starts_with_ci(origin, "http://")) continue;
-        hits.push_back({"security.cors_origins", fmt::format("cors_origins contains the plain-HTTP origin {}", origin),
+        hits.push_back({"security.cors_origins",
+                        fmt::format("cors_origins contains the plain-HTTP origin {}", origin),
                         "use https:// origins only"});
     }
 }
 
 void check_security_cookie_insecure(const RuleContext& ctx, Hits& hits) {
     if (ctx.spec.security.cookie_secure) return;
-    hits.push_back({"security.cookie_secure", "cookie_secure is false: session cookies are sent over plain HTTP",
+    hits.push_back({"security.cookie_secure",
+                    "cookie_secure is false: session cookies are sent over plain HTTP",
                     "set security.cookie_secure: true"});
 }
 
@@ -78,7 +82,8 @@ void check_security_base_url_not_https(const RuleContext& ctx, Hits& hits) {
 
 void check_security_hsts_disabled(const RuleContext& ctx, Hits& hits) {
     if (ctx.spec.security.hsts) return;
-    hits.push_back({"security.hsts", "hsts is false: no Strict-Transport-Security header", "set security.hsts: true"});
+    hits.push_back(
+        {"security.hsts", "hsts is false: no Strict-Transport-Security header", "set security.hsts: true"});
 }
 
 void check_security_debug_enabled(const RuleContext& ctx, Hits& hits) {
@@ -112,7 +117,8 @@ void check_database_sslmode(const RuleContext& ctx, Hits& hits) {
     if (mode != "" && mode != "disable" && mode != "allow" && mode != "prefer") return;
     std::string said = mode.empty() ? "sslmode is not set (libpq defaults to prefer)" : "sslmode is " + mode;
     hits.push_back({"database.url",
-                    fmt::format("{} for the non-loopback host {}: the connection may be unencrypted", said, info->host()),
+                    fmt::format("{} for the non-loopback host {}: the connection may be unencrypted", said,
+                                info->host()),
                     "add sslmode=verify-full (or at least require) to database.url"});
 }
 
@@ -123,8 +129,9 @@ void check_database_weak_password(const RuleContext& ctx, Hits& hits) {
     if (it == info->params.end()) return;
     std::string why = weakness(it->second, min_secret_length(SecretKind::password));
     if (why.empty()) return;
-    hits.push_back({"database.url", "the password in database.url " + why,
-                    "set a random password (`openssl rand -base64 24`) with ALTER ROLE ... PASSWORD and in the URL"});
+    hits.push_back(
+        {"database.url", "the password in database.url " + why,
+         "set a random password (`openssl rand -base64 24`) with ALTER ROLE ... PASSWORD and in the URL"});
 }
 
 void check_database_embedded_in_production(const RuleContext& ctx, Hits& hits) {
@@ -136,7 +143,8 @@ void check_database_embedded_in_production(const RuleContext& ctx, Hits& hits) {
 void check_admin_exposed_without_token(const RuleContext& ctx, Hits& hits) {
     const auto& admin = ctx.spec.admin;
     if (is_loopback_host(listen_host(admin.listen)) || !admin.token.empty()) return;
-    hits.push_back({"admin", fmt::format("admin API listens on {} (not loopback) without a token", admin.listen),
+    hits.push_back({"admin",
+                    fmt::format("admin API listens on {} (not loopback) without a token", admin.listen),
                     "set admin.token: \"secret:admin_token\" or listen on 127.0.0.1"});
 }
 

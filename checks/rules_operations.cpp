@@ -1,7 +1,7 @@
 // Operations rules (backups, retention, migrations, probes, services, logging) and the --connect rules.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "checks/rule.hpp"
 #include "core/pg.hpp"
@@ -48,14 +48,16 @@ void check_operations_migrations_dir(const RuleContext& ctx, Hits& hits) {
     const PathFacts& f = *ctx.facts.migrations_dir;
     if (f.exists && f.is_directory) return;
     hits.push_back({"migrations.dir",
-                    fmt::format("migrations folder {} {}", dir.string(), f.exists ? "is not a folder" : "does not exist"),
+                    fmt::format("migrations folder {} {}", dir.string(),
+                                f.exists ? "is not a folder" : "does not exist"),
                     "create it (an empty folder is fine) or set migrations.on_start: skip"});
 }
 
 void check_operations_no_probes(const RuleContext& ctx, Hits& hits) {
     if (!ctx.spec.probes.empty()) return;
-    hits.push_back({"probes", "no probes are configured",
-                    "add probes, e.g. { name: api-health, http: { url: \"http://127.0.0.1:8000/health\" } }"});
+    hits.push_back(
+        {"probes", "no probes are configured",
+         "add probes, e.g. { name: api-health, http: { url: \"http://127.0.0.1:8000/health\" } }"});
 }
 
 void check_operations_service_command(const RuleContext& ctx, Hits& hits) {
@@ -63,7 +65,8 @@ void check_operations_service_command(const RuleContext& ctx, Hits& hits) {
         const auto& svc = ctx.spec.services[i];
         std::string path = "services." + svc.name + ".command";
         if (svc.command.empty()) {
-            hits.push_back({path, "service " + svc.name + " has an empty command", "set services." + svc.name + ".command"});
+            hits.push_back({path, "service " + svc.name + " has an empty command",
+                            "set services." + svc.name + ".command"});
             continue;
         }
         auto it = ctx.facts.service_programs.find(svc.name);
@@ -71,12 +74,13 @@ void check_operations_service_command(const RuleContext& ctx, Hits& hits) {
         const ProgramFacts& p = it->second;
         if (p.found && p.executable) continue;
         std::string where = p.resolved.empty() ? svc.command.front() : p.resolved;
-        hits.push_back({path,
-                        p.found ? fmt::format("service {}: {} is not executable", svc.name, where)
-                                : fmt::format("service {}: program {} does not exist", svc.name, where),
-                        p.found ? fmt::format("chmod +x {}", where)
-                                : "install it, or fix the path (relative paths resolve against the service's workdir, "
-                                  "else the spec's folder; bare names against PATH)"});
+        hits.push_back(
+            {path,
+             p.found ? fmt::format("service {}: {} is not executable", svc.name, where)
+                     : fmt::format("service {}: program {} does not exist", svc.name, where),
+             p.found ? fmt::format("chmod +x {}", where)
+                     : "install it, or fix the path (relative paths resolve against the service's workdir, "
+                       "else the spec's folder; bare names against PATH)"});
     }
 }
 
@@ -100,7 +104,9 @@ void check_connect_server_version(const RuleContext& ctx, Hits& hits) {
         return;
     }
     if (!c.answered) return;
-    hits.push_back({"database.url", fmt::format("PostgreSQL server version {} (major {})", c.server_version, c.server_major), ""});
+    hits.push_back({"database.url",
+                    fmt::format("PostgreSQL server version {} (major {})", c.server_version, c.server_major),
+                    ""});
 }
 
 void check_connect_pg_dump_version(const RuleContext& ctx, Hits& hits) {
@@ -112,10 +118,11 @@ void check_connect_pg_dump_version(const RuleContext& ctx, Hits& hits) {
         return;
     }
     if (*c.pg_dump_major >= c.server_major) return;
-    hits.push_back({"backups",
-                    fmt::format("pg_dump {} is older than the server's major version {}: it refuses to dump it",
-                                c.pg_dump_version, c.server_major),
-                    fmt::format("install postgresql-client-{} (or newer)", c.server_major)});
+    hits.push_back(
+        {"backups",
+         fmt::format("pg_dump {} is older than the server's major version {}: it refuses to dump it",
+                     c.pg_dump_version, c.server_major),
+         fmt::format("install postgresql-client-{} (or newer)", c.server_major)});
 }
 
 void check_connect_migration_lock_held(const RuleContext& ctx, Hits& hits) {

@@ -13,9 +13,12 @@ std::string path_of(const SecretSpec& s) { return "secrets." + s.name; }
 
 std::string where(const SecretSpec& s) {
     switch (s.source) {
-        case SecretSpec::Source::env: return "environment variable " + s.env;
-        case SecretSpec::Source::file: return "file " + s.file.string();
-        case SecretSpec::Source::value: return "the inline value";
+        case SecretSpec::Source::env:
+            return "environment variable " + s.env;
+        case SecretSpec::Source::file:
+            return "file " + s.file.string();
+        case SecretSpec::Source::value:
+            return "the inline value";
     }
     return "its source";
 }
@@ -37,11 +40,12 @@ void check_secret_missing(const RuleContext& ctx, Hits& hits) {
         }
         if (r->status == ResolvedSecret::Status::ok && r->value && !r->value->empty()) continue;
         std::string why = !r->problem.empty() ? r->problem : where(s) + " gives no value";
-        std::string hint = s.source == SecretSpec::Source::file
-                               ? fmt::format("write the secret to {} (mode 0600); {}", s.file.string(), kGenerate)
-                               : s.source == SecretSpec::Source::env
-                                     ? fmt::format("export {} before starting steward; {}", s.env, kGenerate)
-                                     : std::string(kGenerate);
+        std::string hint =
+            s.source == SecretSpec::Source::file
+                ? fmt::format("write the secret to {} (mode 0600); {}", s.file.string(), kGenerate)
+            : s.source == SecretSpec::Source::env
+                ? fmt::format("export {} before starting steward; {}", s.env, kGenerate)
+                : std::string(kGenerate);
         hits.push_back({path_of(s), why, hint});
     }
 }
@@ -54,8 +58,8 @@ void check_secret_too_short(const RuleContext& ctx, Hits& hits) {
         std::size_t need = min_secret_length(s.kind);
         if (v->size() >= need) continue;
         hits.push_back({path_of(s),
-                        fmt::format("{} is {} characters; a {} needs at least {}", to_string(s.kind), v->size(),
-                                    to_string(s.kind), need),
+                        fmt::format("{} is {} characters; a {} needs at least {}", to_string(s.kind),
+                                    v->size(), to_string(s.kind), need),
                         kGenerate});
     }
 }
@@ -73,17 +77,19 @@ void check_secret_low_entropy(const RuleContext& ctx, Hits& hits) {
     for (const auto& s : ctx.spec.secrets) {
         const Secret* v = ctx.secret(s.name);
         // Too short or placeholder values are reported by those rules; entropy is judged on the rest.
-        if (!v || v->size() < min_secret_length(s.kind) || is_placeholder(v->reveal()) || !is_low_entropy(v->reveal()))
+        if (!v || v->size() < min_secret_length(s.kind) || is_placeholder(v->reveal()) ||
+            !is_low_entropy(v->reveal()))
             continue;
         hits.push_back({path_of(s),
-                        fmt::format("value has low entropy ({} distinct of {} characters, repeated or sequential)",
-                                    [&] {
-                                        std::string seen;
-                                        for (char c : v->reveal())
-                                            if (seen.find(c) == std::string::npos) seen.push_back(c);
-                                        return seen.size();
-                                    }(),
-                                    v->size()),
+                        fmt::format(
+                            "value has low entropy ({} distinct of {} characters, repeated or sequential)",
+                            [&] {
+                                std::string seen;
+                                for (char c : v->reveal())
+                                    if (seen.find(c) == std::string::npos) seen.push_back(c);
+                                return seen.size();
+                            }(),
+                            v->size()),
                         std::string("use a random value; ") + kGenerate});
     }
 }
@@ -92,7 +98,8 @@ void check_secret_inline_value(const RuleContext& ctx, Hits& hits) {
     for (const auto& s : ctx.spec.secrets) {
         if (s.source != SecretSpec::Source::value) continue;
         hits.push_back({path_of(s), "secret is written inline in the spec (value:)",
-                        "move it to a file (`file: /etc/steward/" + s.name + "`, mode 0600) or an environment variable (`env: ...`)"});
+                        "move it to a file (`file: /etc/steward/" + s.name +
+                            "`, mode 0600) or an environment variable (`env: ...`)"});
     }
 }
 
@@ -103,8 +110,8 @@ void check_secret_file_mode(const RuleContext& ctx, Hits& hits) {
         mode_t mode = *r->file_mode & 07777;
         if ((mode & 0077) == 0) continue;
         hits.push_back({path_of(s),
-                        fmt::format("secret file {} has mode {:04o}: group or others can access it", s.file.string(),
-                                    static_cast<unsigned>(mode)),
+                        fmt::format("secret file {} has mode {:04o}: group or others can access it",
+                                    s.file.string(), static_cast<unsigned>(mode)),
                         fmt::format("chmod 600 {}", s.file.string())});
     }
 }
@@ -114,10 +121,11 @@ void check_secret_file_owner(const RuleContext& ctx, Hits& hits) {
         const ResolvedSecret* r = resolved(ctx, s);
         if (s.source != SecretSpec::Source::file || !r || !r->file_owner) continue;
         if (*r->file_owner == ctx.facts.uid) continue;
-        hits.push_back({path_of(s),
-                        fmt::format("secret file {} is owned by uid {}, but steward runs as uid {}", s.file.string(),
-                                    static_cast<unsigned>(*r->file_owner), static_cast<unsigned>(ctx.facts.uid)),
-                        fmt::format("chown {} {}", static_cast<unsigned>(ctx.facts.uid), s.file.string())});
+        hits.push_back(
+            {path_of(s),
+             fmt::format("secret file {} is owned by uid {}, but steward runs as uid {}", s.file.string(),
+                         static_cast<unsigned>(*r->file_owner), static_cast<unsigned>(ctx.facts.uid)),
+             fmt::format("chown {} {}", static_cast<unsigned>(ctx.facts.uid), s.file.string())});
     }
 }
 

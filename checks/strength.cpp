@@ -17,15 +17,15 @@ std::string lower(std::string_view v) {
 }
 
 // Only as the whole value: short words would trip on chance substrings of random values.
-constexpr std::array kWholeWords{"secret", "password",  "passwd", "pass",  "test", "testing", "default",
-                                 "admin",  "root",      "postgres", "token", "key", "changeit", "none",
-                                 "null",   "todo",      "tbd",    "dummy", "fake", "sample", "letmein",
-                                 "qwerty", "secret123", "password123", "admin123"};
+constexpr std::array kWholeWords{
+    "secret",   "password", "passwd",  "pass",     "test",      "testing",     "default", "admin", "root",
+    "postgres", "token",    "key",     "changeit", "none",      "null",        "todo",    "tbd",   "dummy",
+    "fake",     "sample",   "letmein", "qwerty",   "secret123", "password123", "admin123"};
 // Also inside a longer value: long enough never to occur by chance in a random secret.
-constexpr std::array kMarkers{"changeme",    "change_me", "change-me", "change-this", "change_this",
-                              "your-secret", "your_secret", "your-",   "your_",       "example",
-                              "placeholder", "insecure",  "django-insecure-", "replace-me", "replace_me",
-                              "notsecret",   "not-secret", "supersecret", "dontuse", "do-not-use"};
+constexpr std::array kMarkers{
+    "changeme",   "change_me", "change-me",  "change-this", "change_this", "your-secret",      "your_secret",
+    "your-",      "your_",     "example",    "placeholder", "insecure",    "django-insecure-", "replace-me",
+    "replace_me", "notsecret", "not-secret", "supersecret", "dontuse",     "do-not-use"};
 
 bool only_filler(std::string_view v) {
     return std::all_of(v.begin(), v.end(), [](char c) { return c == 'x' || c == '.' || c == '*'; });

@@ -1,13 +1,12 @@
 // steward check: runs the startup validation gate and reports findings as text or JSON (exit 0/1/2).
+#include <fmt/format.h>
 #include <unistd.h>
-
-#include <cstdlib>
-#include <iostream>
-#include <memory>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
 
 #include "checks/gate.hpp"
 #include "daemon/cli.hpp"
@@ -37,9 +36,12 @@ Palette palette() {
 
 const char* colour(checks::Severity s) {
     switch (s) {
-        case checks::Severity::error: return "1;31";
-        case checks::Severity::warning: return "1;33";
-        case checks::Severity::info: return "1;36";
+        case checks::Severity::error:
+            return "1;31";
+        case checks::Severity::warning:
+            return "1;33";
+        case checks::Severity::info:
+            return "1;36";
     }
     return "0";
 }
@@ -53,36 +55,38 @@ int list_rules(const Context& ctx) {
     if (ctx.global.json) {
         boost::json::array rules;
         for (const auto& r : all) {
-            rules.push_back(boost::json::object{
-                {"id", r.id},
-                {"severity",
-                 {{"development", severity_json(r.development)},
-                  {"staging", severity_json(r.staging)},
-                  {"production", severity_json(r.production)}}},
-                {"needs", checks::to_string(r.needs)},
-                {"why", r.why}});
+            rules.push_back(boost::json::object{{"id", r.id},
+                                                {"severity",
+                                                 {{"development", severity_json(r.development)},
+                                                  {"staging", severity_json(r.staging)},
+                                                  {"production", severity_json(r.production)}}},
+                                                {"needs", checks::to_string(r.needs)},
+                                                {"why", r.why}});
         }
         ctx.print_json(boost::json::object{{"rules", std::move(rules)}});
         return kOk;
     }
-    auto sev = [](const std::optional<checks::Severity>& s) { return s ? checks::to_string(*s) : std::string("-"); };
-    std::cout << fmt::format("{:<34} {:<11} {:<8} {:<10} {:<8} {}\n", "id", "development", "staging", "production",
-                             "needs", "why");
+    auto sev = [](const std::optional<checks::Severity>& s) {
+        return s ? checks::to_string(*s) : std::string("-");
+    };
+    std::cout << fmt::format("{:<34} {:<11} {:<8} {:<10} {:<8} {}\n", "id", "development", "staging",
+                             "production", "needs", "why");
     for (const auto& r : all)
-        std::cout << fmt::format("{:<34} {:<11} {:<8} {:<10} {:<8} {}\n", r.id, sev(r.development), sev(r.staging),
-                                 sev(r.production), checks::to_string(r.needs), r.why);
+        std::cout << fmt::format("{:<34} {:<11} {:<8} {:<10} {:<8} {}\n", r.id, sev(r.development),
+                                 sev(r.staging), sev(r.production), checks::to_string(r.needs), r.why);
     return kOk;
 }
 
 void print_json(const Context& ctx, const Spec& spec, const std::vector<checks::Finding>& findings) {
     boost::json::array list;
     for (const auto& f : findings) {
-        list.push_back(boost::json::object{{"id", f.id},
-                                           {"severity", checks::to_string(f.severity)},
-                                           {"path", f.path},
-                                           {"line", f.line > 0 ? boost::json::value(f.line) : boost::json::value(nullptr)},
-                                           {"message", f.message},
-                                           {"hint", f.hint}});
+        list.push_back(boost::json::object{
+            {"id", f.id},
+            {"severity", checks::to_string(f.severity)},
+            {"path", f.path},
+            {"line", f.line > 0 ? boost::json::value(f.line) : boost::json::value(nullptr)},
+            {"message", f.message},
+            {"hint", f.hint}});
     }
     ctx.print_json(boost::json::object{{"ok", checks::gate_passes(findings)},
                                        {"environment", to_string(spec.environment)},
@@ -93,8 +97,9 @@ void print_text(const Spec& spec, const std::vector<checks::Finding>& findings, 
     Palette p = palette();
     std::cout << fmt::format("steward check: {} ({}), spec {}\n", spec.name, to_string(spec.environment),
                              spec.file.string());
-    const std::pair<checks::Severity, const char*> groups[] = {
-        {checks::Severity::error, "errors"}, {checks::Severity::warning, "warnings"}, {checks::Severity::info, "info"}};
+    const std::pair<checks::Severity, const char*> groups[] = {{checks::Severity::error, "errors"},
+                                                               {checks::Severity::warning, "warnings"},
+                                                               {checks::Severity::info, "info"}};
     int counts[3] = {0, 0, 0};
     for (std::size_t g = 0; g < 3; ++g) {
         auto [severity, title] = groups[g];
@@ -109,9 +114,9 @@ void print_text(const Spec& spec, const std::vector<checks::Finding>& findings, 
         }
     }
     bool ok = checks::gate_passes(findings);
-    std::string summary = fmt::format("{}: {} error{}, {} warning{}, {} info", ok ? "gate passes" : "gate fails",
-                                      counts[0], counts[0] == 1 ? "" : "s", counts[1], counts[1] == 1 ? "" : "s",
-                                      counts[2]);
+    std::string summary =
+        fmt::format("{}: {} error{}, {} warning{}, {} info", ok ? "gate passes" : "gate fails", counts[0],
+                    counts[0] == 1 ? "" : "s", counts[1], counts[1] == 1 ? "" : "s", counts[2]);
     std::cout << "\n" << p.paint(summary, ok ? "1;32" : "1;31") << "\n";
     if (flags.no_secrets) std::cout << "secrets were not resolved (--no-secrets): secret rules skipped\n";
     if (!flags.connect) std::cout << "database not contacted (add --connect to check it)\n";
@@ -121,9 +126,12 @@ void print_text(const Spec& spec, const std::vector<checks::Finding>& findings, 
 
 void add_check_command(CLI::App& app, Context& ctx) {
     auto flags = std::make_shared<CheckFlags>();
-    auto* cmd = app.add_subcommand("check", "Validate the spec and secrets before anything starts (the startup gate)");
-    cmd->add_flag("--connect", flags->connect, "Also connect to the database: version, pg_dump, migration lock");
-    cmd->add_flag("--no-secrets", flags->no_secrets, "Do not resolve secrets; skip the rules that need their values");
+    auto* cmd = app.add_subcommand("check",
+                                   "Validate the spec and secrets before anything starts (the startup gate)");
+    cmd->add_flag("--connect", flags->connect,
+                  "Also connect to the database: version, pg_dump, migration lock");
+    cmd->add_flag("--no-secrets", flags->no_secrets,
+                  "Do not resolve secrets; skip the rules that need their values");
     cmd->add_flag("--list-rules", flags->list_rules, "List every rule with its severity per environment");
     cmd->callback([&ctx, flags] {
         ctx.action = [&ctx, flags] {
@@ -133,8 +141,10 @@ void add_check_command(CLI::App& app, Context& ctx) {
             options.resolve_secrets = !flags->no_secrets;
             options.connect = flags->connect;
             auto findings = checks::run_gate(spec, options);
-            if (ctx.global.json) print_json(ctx, spec, findings);
-            else print_text(spec, findings, *flags);
+            if (ctx.global.json)
+                print_json(ctx, spec, findings);
+            else
+                print_text(spec, findings, *flags);
             return checks::gate_passes(findings) ? kOk : kProblem;
         };
     });

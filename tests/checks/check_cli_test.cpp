@@ -25,7 +25,9 @@ TEST(CheckCli, CleanProductionSpecPasses) {
 
 TEST(CheckCli, ErrorsExitOneAndAreGroupedBeforeWarnings) {
     SpecText t;
-    t.security = "{ require_auth: false, cors_origins: [\"*\"], base_url: https://chat.example.com, rate_limit_per_minute: 60 }";
+    t.security =
+        "{ require_auth: false, cors_origins: [\"*\"], base_url: https://chat.example.com, "
+        "rate_limit_per_minute: 60 }";
     t.retention = "{ keep_last: 1, daily: 0, weekly: 0, monthly: 0 }";
     Deployment d(t);
     auto r = d.check();
@@ -54,7 +56,8 @@ TEST(CheckCli, DevelopmentReportsWarningsAndPasses) {
     EXPECT_EQ(doc.at("ok"), true);
     EXPECT_EQ(doc.at("environment"), "development");
     auto ids = finding_ids(doc);
-    for (const char* id : {"security.auth_disabled", "security.cors_wildcard", "security.cookie_insecure", "security.debug_enabled"})
+    for (const char* id : {"security.auth_disabled", "security.cors_wildcard", "security.cookie_insecure",
+                           "security.debug_enabled"})
         EXPECT_TRUE(has(ids, id)) << id;
     for (const auto& f : doc.at("findings").as_array()) EXPECT_NE(f.at("severity"), "error") << f;
 }
@@ -76,7 +79,8 @@ TEST(CheckCli, JsonShapeIsExact) {
     for (const auto& v : doc.at("findings").as_array()) {
         const auto& f = v.as_object();
         ASSERT_EQ(f.size(), 6u) << v;
-        for (const char* k : {"id", "severity", "path", "message", "hint"}) EXPECT_TRUE(f.at(k).is_string()) << k;
+        for (const char* k : {"id", "severity", "path", "message", "hint"})
+            EXPECT_TRUE(f.at(k).is_string()) << k;
         EXPECT_TRUE(f.at("line").is_int64() || f.at("line").is_null()) << v;
         std::string sev = f.at("severity").as_string().c_str();
         EXPECT_TRUE(sev == "error" || sev == "warning" || sev == "info") << sev;
@@ -90,7 +94,9 @@ TEST(CheckCli, JsonShapeIsExact) {
 
 TEST(CheckCli, InvalidSpecExitsTwo) {
     ::steward::test::TempDir dir("steward-gate");
-    auto spec = dir.write("steward.yaml", "version: 1\nname: chat\nenvironment: production\ndatabase: { url: x }\nsecurty: {}\n");
+    auto spec =
+        dir.write("steward.yaml",
+                  "version: 1\nname: chat\nenvironment: production\ndatabase: { url: x }\nsecurty: {}\n");
     auto r = run_steward({"check", "--spec", spec.string()});
     EXPECT_EQ(r.status, 2) << r.out << r.err;
     EXPECT_NE(r.err.find("security"), std::string::npos) << "suggests the nearest key: " << r.err;
@@ -113,7 +119,8 @@ TEST(CheckCli, ListRulesMatchesTheTable) {
         const auto& j = list[i].as_object();
         EXPECT_EQ(j.at("id"), rules()[i].id.c_str());
         EXPECT_EQ(j.at("why"), rules()[i].why.c_str());
-        for (const char* env : {"development", "staging", "production"}) EXPECT_TRUE(j.at("severity").as_object().contains(env));
+        for (const char* env : {"development", "staging", "production"})
+            EXPECT_TRUE(j.at("severity").as_object().contains(env));
     }
     auto text = run_steward({"check", "--list-rules"});
     EXPECT_EQ(text.status, 0);
@@ -177,7 +184,8 @@ TEST(CheckCli, ErrorEverywhereOperationsFailDevelopment) {
     auto r = d.check({"--json"});
     EXPECT_EQ(r.status, 1) << r.out << r.err;
     auto ids = finding_ids(parse_json(r.out));
-    for (const char* id : {"operations.backup_dir", "operations.service_command", "operations.migrations_dir"})
+    for (const char* id :
+         {"operations.backup_dir", "operations.service_command", "operations.migrations_dir"})
         EXPECT_TRUE(has(ids, id)) << id << " in " << r.out;
     auto script = d.dir.write("api.sh", "#!/bin/sh\nexit 0\n");
     ::chmod(script.c_str(), 0644);
@@ -189,8 +197,9 @@ TEST(CheckCli, ErrorEverywhereOperationsFailDevelopment) {
     EXPECT_TRUE(has(finding_ids(doc), "operations.backup_dir"));
     bool not_executable = false;
     for (const auto& f : doc.at("findings").as_array())
-        not_executable |= f.at("id") == "operations.service_command" &&
-                          std::string(f.at("message").as_string().c_str()).find("not executable") != std::string::npos;
+        not_executable |=
+            f.at("id") == "operations.service_command" &&
+            std::string(f.at("message").as_string().c_str()).find("not executable") != std::string::npos;
     EXPECT_TRUE(not_executable) << r.out;
 }
 
@@ -202,7 +211,9 @@ TEST(CheckCli, ConnectReportsServerVersionAndPasses) {
     EXPECT_EQ(r.status, 0) << r.out << r.err;
     auto doc = parse_json(r.out);
     // The test cluster's only role is the superuser postgres: a warning, not an error.
-    ASSERT_EQ(finding_ids(doc), (std::vector<std::string>{"connect.database_superuser", "connect.server_version"})) << r.out;
+    ASSERT_EQ(finding_ids(doc),
+              (std::vector<std::string>{"connect.database_superuser", "connect.server_version"}))
+        << r.out;
     std::string msg = doc.at("findings").as_array()[1].at("message").as_string().c_str();
     EXPECT_NE(msg.find("major 15"), std::string::npos) << msg;
 }
@@ -224,8 +235,8 @@ TEST(CheckCli, ConnectSeesTheMigrationLock) {
 
 TEST(CheckCli, ConnectToNothingFails) {
     SpecText t;
-    t.database_url = "postgresql://app:" + std::string(kStrongDbPassword) + "@127.0.0.1:" +
-                     std::to_string(free_loopback_port()) + "/chat";
+    t.database_url = "postgresql://app:" + std::string(kStrongDbPassword) +
+                     "@127.0.0.1:" + std::to_string(free_loopback_port()) + "/chat";
     Deployment d(t);
     auto r = d.check({"--json", "--connect"});
     EXPECT_EQ(r.status, 1) << r.out << r.err;

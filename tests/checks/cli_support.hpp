@@ -1,14 +1,13 @@
 // Shared pieces of the check/run integration tests: a clean spec on disk and JSON helpers.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <map>
 #include <string>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include "tests/support/steward_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -22,9 +21,11 @@ inline constexpr const char* kStrongDbPassword = "T2WL2ZTm6LIT58WD45d7sJQ";
 // Everything a spec may vary in these tests; the defaults give a production spec with no finding.
 struct SpecText {
     std::string environment = "production";
-    std::string database_url = std::string("postgresql://app:") + kStrongDbPassword + "@db.internal:5432/chat?sslmode=verify-full";
-    std::string security = "{ require_auth: true, cors_origins: [https://app.example.com], cookie_secure: true, "
-                           "base_url: https://chat.example.com, hsts: true, debug: false, rate_limit_per_minute: 60 }";
+    std::string database_url =
+        std::string("postgresql://app:") + kStrongDbPassword + "@db.internal:5432/chat?sslmode=verify-full";
+    std::string security =
+        "{ require_auth: true, cors_origins: [https://app.example.com], cookie_secure: true, "
+        "base_url: https://chat.example.com, hsts: true, debug: false, rate_limit_per_minute: 60 }";
     std::string backups_dir = "backups";
     std::string retention = "{ keep_last: 3, daily: 7, weekly: 4, monthly: 6 }";
     std::string service_command = "[/bin/true]";
@@ -36,25 +37,37 @@ struct SpecText {
 inline std::string render(const SpecText& t) {
     return "version: 1\n"
            "name: chat\n"
-           "environment: " + t.environment + "\n"
+           "environment: " +
+           t.environment +
+           "\n"
            "database:\n"
-           "  url: \"" + t.database_url + "\"\n"
+           "  url: \"" +
+           t.database_url +
+           "\"\n"
            "secrets:\n"
            "  jwt_secret: { env: GATE_TEST_JWT }\n"
-           "  admin_token: { file: admin.token }\n" + t.extra_secrets +
-           "security: " + t.security + "\n"
+           "  admin_token: { file: admin.token }\n" +
+           t.extra_secrets + "security: " + t.security +
+           "\n"
            "migrations: { dir: migrations }\n"
            "backups:\n"
-           "  dir: " + t.backups_dir + "\n"
+           "  dir: " +
+           t.backups_dir +
+           "\n"
            "  schedule: \"0 2 * * *\"\n"
-           "  retention: " + t.retention + "\n"
+           "  retention: " +
+           t.retention +
+           "\n"
            "services:\n"
            "  api:\n"
-           "    command: " + t.service_command + "\n"
+           "    command: " +
+           t.service_command +
+           "\n"
            "probes:\n"
            "  - { name: api, http: { url: \"http://127.0.0.1:8000/health\" } }\n"
            "admin: { listen: \"127.0.0.1:9180\", token: \"secret:admin_token\" }\n"
-           "logging: { level: " + t.logging_level + " }\n" + t.extra;
+           "logging: { level: " +
+           t.logging_level + " }\n" + t.extra;
 }
 
 // A deployment folder: spec, admin.token (0600), migrations/ and backups/.

@@ -1,10 +1,10 @@
 // docs/checks.md lists exactly the rules of the rule table, so the README never drifts from the code.
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "checks/gate.hpp"
 #include "tests/support/steward_process.hpp"
@@ -35,10 +35,11 @@ TEST(Docs, RuleTableListsExactlyTheRules) {
             continue;
         }
         EXPECT_EQ(it->second, (std::vector<std::string>{sev(r.development), sev(r.staging), sev(r.production),
-                                                         to_string(r.needs), r.why}))
+                                                        to_string(r.needs), r.why}))
             << r.id << " differs from the table (run scripts/rule-table)";
     }
-    for (const auto& [id, _] : documented) EXPECT_TRUE(ids.count(id)) << id << " is documented but is not a rule";
+    for (const auto& [id, _] : documented)
+        EXPECT_TRUE(ids.count(id)) << id << " is documented but is not a rule";
 }
 
 }  // namespace

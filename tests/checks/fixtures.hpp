@@ -63,7 +63,8 @@ inline World good_world(Environment env) {
     s.folder = "/srv/chat";
     s.name = "chat";
     s.environment = env;
-    s.database.url = std::string("postgresql://app:") + kDbPassword + "@db.internal:5432/chat?sslmode=verify-full";
+    s.database.url =
+        std::string("postgresql://app:") + kDbPassword + "@db.internal:5432/chat?sslmode=verify-full";
     s.secrets = {secret_spec("jwt_secret", SecretSpec::Source::env, SecretKind::token),
                  secret_spec("admin_token", SecretSpec::Source::file, SecretKind::token)};
     w.secrets["jwt_secret"] = ok_secret("jwt_secret", kJwt);
@@ -91,8 +92,13 @@ inline World good_world(Environment env) {
     s.probes = {probe};
     s.admin.listen = "127.0.0.1:9180";
     s.admin.token.secret = "admin_token";
-    s.marks = {{"secrets", {10, 1}}, {"secrets.jwt_secret", {11, 3}}, {"secrets.admin_token", {12, 3}},
-               {"security", {20, 1}}, {"database", {5, 1}}, {"database.url", {6, 3}}, {"admin", {40, 1}}};
+    s.marks = {{"secrets", {10, 1}},
+               {"secrets.jwt_secret", {11, 3}},
+               {"secrets.admin_token", {12, 3}},
+               {"security", {20, 1}},
+               {"database", {5, 1}},
+               {"database.url", {6, 3}},
+               {"admin", {40, 1}}};
 
     w.facts.uid = ::geteuid();
     w.facts.backup_dir = PathFacts{true, true, true, ""};
@@ -103,12 +109,14 @@ inline World good_world(Environment env) {
 
 inline std::vector<Finding> with_id(const std::vector<Finding>& all, const std::string& id) {
     std::vector<Finding> out;
-    std::copy_if(all.begin(), all.end(), std::back_inserter(out), [&](const Finding& f) { return f.id == id; });
+    std::copy_if(all.begin(), all.end(), std::back_inserter(out),
+                 [&](const Finding& f) { return f.id == id; });
     return out;
 }
 
 inline const std::vector<Environment>& environments() {
-    static const std::vector<Environment> all{Environment::development, Environment::staging, Environment::production};
+    static const std::vector<Environment> all{Environment::development, Environment::staging,
+                                              Environment::production};
     return all;
 }
 

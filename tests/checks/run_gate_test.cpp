@@ -15,7 +15,7 @@ using ::steward::test::run_steward;
 
 // A TCP listener on loopback that only counts: a connection attempt shows up as a readable socket.
 class Listener {
-public:
+  public:
     Listener() {
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
@@ -36,7 +36,7 @@ public:
         return ::poll(&p, 1, 0) > 0;
     }
 
-private:
+  private:
     int fd_ = -1;
     int port_ = 0;
 };
@@ -46,13 +46,15 @@ TEST(RunGate, FailingGateExitsOneAndStartsNothing) {
     ::steward::test::TempDir scratch("steward-gate-marker");
     auto marker = scratch / "service-started";
     SpecText t;
-    t.database_url = "postgresql://app:" + std::string(kStrongDbPassword) + "@127.0.0.1:" + std::to_string(db.port()) + "/chat";
+    t.database_url = "postgresql://app:" + std::string(kStrongDbPassword) +
+                     "@127.0.0.1:" + std::to_string(db.port()) + "/chat";
     t.security = "{ require_auth: false, base_url: https://chat.example.com, rate_limit_per_minute: 60 }";
     t.service_command = "[/bin/sh, -c, \"touch " + marker.string() + "\"]";
     Deployment d(t);
     auto r = run_steward({"run", "--spec", d.spec.string()}, d.env, std::chrono::seconds(60));
     EXPECT_EQ(r.status, 1) << r.out << r.err;
-    EXPECT_NE(r.err.find("security.auth_disabled"), std::string::npos) << "every finding is logged: " << r.err;
+    EXPECT_NE(r.err.find("security.auth_disabled"), std::string::npos)
+        << "every finding is logged: " << r.err;
     EXPECT_NE(r.err.find("startup refused"), std::string::npos) << r.err;
     EXPECT_FALSE(db.connection_arrived()) << "steward connected to the database before the gate passed";
     EXPECT_FALSE(std::filesystem::exists(marker)) << "a service was started before the gate passed";
@@ -62,7 +64,8 @@ TEST(RunGate, LogsWarningsTooAndPassesOnToTheDaemon) {
     Listener db;
     SpecText t;
     t.environment = "development";
-    t.database_url = "postgresql://app:" + std::string(kStrongDbPassword) + "@127.0.0.1:" + std::to_string(db.port()) + "/chat";
+    t.database_url = "postgresql://app:" + std::string(kStrongDbPassword) +
+                     "@127.0.0.1:" + std::to_string(db.port()) + "/chat";
     t.security = "{ require_auth: false }";
     Deployment d(t);
     auto r = run_steward({"run", "--spec", d.spec.string()}, d.env, std::chrono::seconds(60));
@@ -87,8 +90,10 @@ constexpr const char* kCanaryDb = "CanaryDbPw42";
 
 void expect_no_canary(const ::steward::test::StewardRun& r, const std::string& what) {
     for (const char* canary : {kCanaryJwt, kCanaryAdmin, kCanaryInline, kCanaryDb}) {
-        EXPECT_EQ(r.out.find(canary), std::string::npos) << what << " stdout shows " << canary << ":\n" << r.out;
-        EXPECT_EQ(r.err.find(canary), std::string::npos) << what << " stderr shows " << canary << ":\n" << r.err;
+        EXPECT_EQ(r.out.find(canary), std::string::npos) << what << " stdout shows " << canary << ":\n"
+                                                         << r.out;
+        EXPECT_EQ(r.err.find(canary), std::string::npos) << what << " stderr shows " << canary << ":\n"
+                                                         << r.err;
     }
 }
 
@@ -96,13 +101,19 @@ TEST(Canary, NoSecretValueInAnyOutput) {
     for (bool reachable : {true, false}) {
         SpecText t;
         int port = reachable ? cluster().port() : free_loopback_port();
-        t.database_url = "postgresql://postgres:" + std::string(kCanaryDb) + "@127.0.0.1:" + std::to_string(port) + "/postgres";
-        t.extra_secrets = "  inline_key: { value: " + std::string(kCanaryInline) + " }\n"
+        t.database_url = "postgresql://postgres:" + std::string(kCanaryDb) +
+                         "@127.0.0.1:" + std::to_string(port) + "/postgres";
+        t.extra_secrets = "  inline_key: { value: " + std::string(kCanaryInline) +
+                          " }\n"
                           "  jwt_copy: { env: GATE_TEST_JWT_COPY }\n";
         Deployment d(t, kCanaryAdmin);
         d.env = {{"GATE_TEST_JWT", kCanaryJwt}, {"GATE_TEST_JWT_COPY", kCanaryJwt}};
-        for (const auto& args : std::vector<std::vector<std::string>>{
-                 {}, {"--json"}, {"--connect"}, {"--connect", "--json"}, {"--no-secrets"}, {"--log-level", "debug"}}) {
+        for (const auto& args : std::vector<std::vector<std::string>>{{},
+                                                                      {"--json"},
+                                                                      {"--connect"},
+                                                                      {"--connect", "--json"},
+                                                                      {"--no-secrets"},
+                                                                      {"--log-level", "debug"}}) {
             auto r = d.check(args);
             std::string what = "check";
             for (const auto& a : args) what += " " + a;
@@ -110,7 +121,8 @@ TEST(Canary, NoSecretValueInAnyOutput) {
             if (args == std::vector<std::string>{"--json"}) {
                 // The rules did look at the canaries: findings about them exist, without their values.
                 auto ids = finding_ids(parse_json(r.out));
-                for (const char* id : {"secret.too_short", "secret.reused", "secret.inline_value", "database.weak_password"})
+                for (const char* id :
+                     {"secret.too_short", "secret.reused", "secret.inline_value", "database.weak_password"})
                     EXPECT_TRUE(has(ids, id)) << id << " in " << r.out;
             }
             expect_no_canary(r, what + (reachable ? " (database up)" : " (database down)"));

@@ -1,21 +1,24 @@
 // Placeholder detection, the entropy estimate, and the pure evaluation plumbing (skips, order, lines).
-#include <fstream>
+#include "checks/strength.hpp"
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "checks/rule.hpp"
-#include "checks/strength.hpp"
 #include "tests/checks/fixtures.hpp"
 
 namespace steward::checks::test {
 namespace {
 
 TEST(Placeholder, ShortWordsOnlyAsTheWholeValue) {
-    for (const char* v : {"secret", "SECRET", "password", "test", "default", "admin", "xxx", "xxxxxxxx", "...", " secret\n"})
+    for (const char* v :
+         {"secret", "SECRET", "password", "test", "default", "admin", "xxx", "xxxxxxxx", "...", " secret\n"})
         EXPECT_TRUE(is_placeholder(v)) << v;
     // A random value may contain these by chance and must not trip.
-    for (const char* v : {"q8Zrtest2LmV0xT4nB7cK1pW9sD3fH6jY", "Kxxx9aLpQ2mZ7vRt4sW1yU8iO3eB6nC0", "mysecretvault-Zr2LmV0xT4nB7cK1pW9",
-                          "adminQ2mZ7vRt4sW1yU8iO3eB6nC0Kd7", "Default5Lp9Q2mZ7vRt4sW1yU8iO3eB6n"})
+    for (const char* v : {"q8Zrtest2LmV0xT4nB7cK1pW9sD3fH6jY", "Kxxx9aLpQ2mZ7vRt4sW1yU8iO3eB6nC0",
+                          "mysecretvault-Zr2LmV0xT4nB7cK1pW9", "adminQ2mZ7vRt4sW1yU8iO3eB6nC0Kd7",
+                          "Default5Lp9Q2mZ7vRt4sW1yU8iO3eB6n"})
         EXPECT_FALSE(is_placeholder(v)) << v;
 }
 
@@ -34,15 +37,16 @@ TEST(Entropy, ShannonEstimate) {
 }
 
 TEST(Entropy, WeakPatternsAreLow) {
-    for (const char* v : {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "abcabcabcabcabcabcabcabcabcabcab", "12345678901234567890123456789012",
-                          "abcdefghijklmnopqrstuvwxyzabcdef", "ababababababababababababababababab", "zyxwvutsrqponmlkjihgfedcba987654",
+    for (const char* v : {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "abcabcabcabcabcabcabcabcabcabcab",
+                          "12345678901234567890123456789012", "abcdefghijklmnopqrstuvwxyzabcdef",
+                          "ababababababababababababababababab", "zyxwvutsrqponmlkjihgfedcba987654",
                           "Tr0ub4dor&Tr0ub4dor&Tr0ub4dor&Tr0ub4dor&"})
         EXPECT_TRUE(is_low_entropy(v)) << v;
 }
 
 TEST(Entropy, RandomValuesAreNotLow) {
-    for (const char* v : {kJwt, kAdminToken, kDbPassword, "588a39f22c94bdbd6c71b1d0ccef31b7", "ob2E//lauZ7qRI3k9zWJJjSYkV6wfaqc",
-                          "correct-horse-battery-staple-42!"})
+    for (const char* v : {kJwt, kAdminToken, kDbPassword, "588a39f22c94bdbd6c71b1d0ccef31b7",
+                          "ob2E//lauZ7qRI3k9zWJJjSYkV6wfaqc", "correct-horse-battery-staple-42!"})
         EXPECT_FALSE(is_low_entropy(v)) << v;
 }
 
@@ -113,10 +117,10 @@ TEST(Evaluate, EmbeddedDatabaseSkipsConnectChecksWithANote) {
 
 TEST(Evaluate, ErrorsFirstThenWarningsThenInfo) {
     World w = good_world(Environment::staging);
-    w.spec.logging.level = "debug";        // info in staging
+    w.spec.logging.level = "debug";            // info in staging
     w.spec.backups->retention = {1, 1, 1, 1};  // warning
-    w.spec.security.debug = true;           // error
-    w.facts.connect = good_connect();       // info
+    w.spec.security.debug = true;              // error
+    w.facts.connect = good_connect();          // info
     auto findings = w.run();
     ASSERT_GE(findings.size(), 4u);
     EXPECT_EQ(findings.front().id, "security.debug_enabled");
@@ -155,8 +159,8 @@ TEST(Evaluate, TooShortMessageDescribesWithoutEchoing) {
 }
 
 TEST(Evaluate, LoopbackDatabaseNeedsNoSslmode) {
-    for (const char* url : {"postgresql://app@127.0.0.1:5432/chat", "postgresql://app@localhost/chat", "dbname=chat",
-                            "postgresql:///chat?host=/run/postgresql"}) {
+    for (const char* url : {"postgresql://app@127.0.0.1:5432/chat", "postgresql://app@localhost/chat",
+                            "dbname=chat", "postgresql:///chat?host=/run/postgresql"}) {
         World w = good_world(Environment::production);
         w.spec.database.url = url;
         EXPECT_TRUE(with_id(w.run(), "database.sslmode").empty()) << url;
