@@ -34,6 +34,8 @@ public:
     bool matches(date::local_seconds local_minute) const;
 
 private:
+    bool day_matches(date::local_days day) const;
+
     std::string text_;
     std::bitset<60> minutes_;
     std::bitset<24> hours_;
