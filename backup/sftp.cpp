@@ -111,7 +111,7 @@ private:
             case SSH_KNOWN_HOSTS_OK:
                 return;
             case SSH_KNOWN_HOSTS_CHANGED:
-                throw OffsiteError("host key of " + spec.host + " has CHANGED and does not match known_hosts" + where +
+                throw OffsiteError("host key of " + spec.host + ":" + std::to_string(spec.port) + " has CHANGED and does not match known_hosts" + where +
                                        "; refusing to connect (possible man-in-the-middle)",
                                    false);
             case SSH_KNOWN_HOSTS_OTHER:
