@@ -36,6 +36,16 @@ struct OffsiteError : std::runtime_error {
 
 std::string target_of(const SftpSpec& spec) { return spec.user + "@" + spec.host + ":" + std::to_string(spec.port); }
 
+struct SessionDeleter {
+    void operator()(ssh_session s) const {
+        ssh_disconnect(s);
+        ssh_free(s);
+    }
+};
+struct SftpDeleter {
+    void operator()(sftp_session s) const { sftp_free(s); }
+};
+
 // One authenticated SSH connection with an SFTP channel.
 class Connection {
 public:
@@ -48,7 +58,8 @@ public:
         if (!fs::is_regular_file(spec.known_hosts, ec)) {
             throw OffsiteError("known_hosts file " + spec.known_hosts.string() + " does not exist or is not a file", false);
         }
-        session_ = ssh_new();
+        owned_session_.reset(ssh_new());
+        session_ = owned_session_.get();
         if (session_ == nullptr) throw OffsiteError("cannot create an SSH session", true);
         const std::string known = spec.known_hosts.string();
         int port = spec.port;
@@ -69,7 +80,8 @@ public:
         check_host_key(spec);
         authenticate(spec, private_key);
 
-        sftp_ = sftp_new(session_);
+        owned_sftp_.reset(sftp_new(session_));
+        sftp_ = owned_sftp_.get();
         if (sftp_ == nullptr || sftp_init(sftp_) != SSH_OK) {
             throw OffsiteError("cannot start the SFTP subsystem on " + target_of(spec) + ": " + ssh_get_error(session_),
                                true);
@@ -78,13 +90,7 @@ public:
     }
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
-    ~Connection() {
-        if (sftp_ != nullptr) sftp_free(sftp_);
-        if (session_ != nullptr) {
-            ssh_disconnect(session_);
-            ssh_free(session_);
-        }
-    }
+    ~Connection() = default;
 
     sftp_session sftp() const { return sftp_; }
     bool fsync_supported() const { return fsync_supported_; }
@@ -147,6 +153,9 @@ private:
         throw OffsiteError("server " + target_of(spec) + " refused key authentication for user " + spec.user, false);
     }
 
+    // Declared in this order so the SFTP channel is freed before its session, also when the constructor throws.
+    std::unique_ptr<ssh_session_struct, SessionDeleter> owned_session_;
+    std::unique_ptr<sftp_session_struct, SftpDeleter> owned_sftp_;
     ssh_session session_ = nullptr;
     sftp_session sftp_ = nullptr;
     bool fsync_supported_ = false;
