@@ -1,17 +1,17 @@
 // Cron schedules (5 fields and @-macros) evaluated in a time zone, and the catch-up rule.
 #pragma once
 
+#include <date/tz.h>
+
 #include <bitset>
 #include <chrono>
 #include <optional>
 #include <string>
 
-#include <date/tz.h>
-
 namespace steward::backup {
 
 class CronSchedule {
-public:
+  public:
     // "m h dom mon dow" (lists, ranges, steps, JAN..DEC, SUN..SAT, 7 = Sunday) or
     // @hourly/@daily/@midnight/@weekly/@monthly/@yearly/@annually.
     // Throws std::invalid_argument with a message naming the field and the problem.
@@ -33,7 +33,7 @@ public:
     // Does the local wall-clock minute match the fields?
     bool matches(date::local_seconds local_minute) const;
 
-private:
+  private:
     bool day_matches(date::local_days day) const;
 
     std::string text_;

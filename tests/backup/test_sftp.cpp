@@ -1,19 +1,17 @@
 // Integration tests of the SFTP off-site copy against a real sshd started by the test on loopback.
 #include <arpa/inet.h>
+#include <date/tz.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <fstream>
 #include <random>
 #include <set>
 #include <thread>
-
-#include <date/tz.h>
 
 #include "backup/retention.hpp"
 #include "backup/sftp.hpp"
@@ -86,9 +84,10 @@ std::string current_user() {
 
 // One sshd on a loopback port with its own host key, serving SFTP to the holder of the user key.
 class SshServer {
-public:
+  public:
     SshServer() : dir_("steward-sftp") {
-        if (!fs::exists("/usr/sbin/sshd")) throw std::runtime_error("/usr/sbin/sshd not found: install openssh-server");
+        if (!fs::exists("/usr/sbin/sshd"))
+            throw std::runtime_error("/usr/sbin/sshd not found: install openssh-server");
         fs::create_directories("/run/sshd");  // privilege separation directory
         keygen(dir_ / "host_key");
         keygen(dir_ / "user_key");
@@ -97,22 +96,28 @@ public:
         fs::copy_file(dir_ / "user_key.pub", dir_ / "authorized_keys");
         port_ = free_port();
         const fs::path config = dir_ / "sshd_config";
-        spit(config, "Port " + std::to_string(port_) +
-                         "\nListenAddress 127.0.0.1\n"
-                         "HostKey " + (dir_ / "host_key").string() +
-                         "\nPidFile none\n"
-                         "AuthorizedKeysFile " + (dir_ / "authorized_keys").string() +
-                         "\nPermitRootLogin yes\nStrictModes no\nPasswordAuthentication no\n"
-                         "KbdInteractiveAuthentication no\nUsePAM no\nSubsystem sftp internal-sftp\nLogLevel ERROR\n");
+        spit(
+            config,
+            "Port " + std::to_string(port_) +
+                "\nListenAddress 127.0.0.1\n"
+                "HostKey " +
+                (dir_ / "host_key").string() +
+                "\nPidFile none\n"
+                "AuthorizedKeysFile " +
+                (dir_ / "authorized_keys").string() +
+                "\nPermitRootLogin yes\nStrictModes no\nPasswordAuthentication no\n"
+                "KbdInteractiveAuthentication no\nUsePAM no\nSubsystem sftp internal-sftp\nLogLevel ERROR\n");
         ProcessOptions options;
         options.argv = {"/usr/sbin/sshd", "-D", "-e", "-f", config.string()};
         child_ = spawn(options);
         const auto deadline = std::chrono::steady_clock::now() + 20s;
         while (!port_accepts(port_)) {
             if (auto status = child_.try_wait()) {
-                throw std::runtime_error("sshd exited with status " + std::to_string(*status) + " before listening");
+                throw std::runtime_error("sshd exited with status " + std::to_string(*status) +
+                                         " before listening");
             }
-            if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("sshd did not listen within 20s");
+            if (std::chrono::steady_clock::now() > deadline)
+                throw std::runtime_error("sshd did not listen within 20s");
             std::this_thread::sleep_for(20ms);  // polling interval
         }
         spit(dir_ / "known_hosts", known_hosts_line(dir_ / "host_key.pub"));
@@ -130,14 +135,14 @@ public:
     Secret user_key() const { return Secret(slurp(dir_ / "user_key")); }
     Secret other_user_key() const { return Secret(slurp(dir_ / "other_user_key")); }
 
-private:
+  private:
     TempDir dir_;
     int port_ = 0;
     Child child_;
 };
 
 class Sftp : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() { server_ = new SshServer(); }
     static void TearDownTestSuite() {
         delete server_;
@@ -257,7 +262,8 @@ TEST_F(Sftp, WrongUserKeyIsRefusedWithoutLeakingTheKey) {
 
     auto garbage = upload_backup(spec(), Secret("not a key at all"), "chat", local);
     EXPECT_FALSE(garbage.ok);
-    EXPECT_NE(garbage.error.find("not a readable unencrypted private key"), std::string::npos) << garbage.error;
+    EXPECT_NE(garbage.error.find("not a readable unencrypted private key"), std::string::npos)
+        << garbage.error;
     EXPECT_EQ(garbage.error.find("not a key at all"), std::string::npos);
 }
 
@@ -281,7 +287,8 @@ TEST_F(Sftp, MissingLocalBackupFailsWithoutConnecting) {
 TEST_F(Sftp, PruneRemoteDeletesOnlyExpiredStewardBackups) {
     // One real upload (the newest) plus older backups laid out directly in the served folder.
     const fs::path base = remote_root_ / "chat";
-    ASSERT_TRUE(upload_backup(spec(), server_->user_key(), "chat", make_backup("chat-20260110T020000Z", 100)).ok);
+    ASSERT_TRUE(
+        upload_backup(spec(), server_->user_key(), "chat", make_backup("chat-20260110T020000Z", 100)).ok);
     for (const char* id : {"chat-20260109T020000Z", "chat-20260108T020000Z", "chat-20260107T020000Z"}) {
         spit(base / id / "dump", "old");
         spit(base / id / "dump.d" / "toc.dat", "old");
@@ -299,8 +306,9 @@ TEST_F(Sftp, PruneRemoteDeletesOnlyExpiredStewardBackups) {
     auto r = prune_remote(spec(), server_->user_key(), "chat", keep_two, date::locate_zone("Europe/Berlin"));
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.deleted, (std::vector<std::string>{"chat-20260108T020000Z", "chat-20260107T020000Z"}));
-    EXPECT_EQ(names_in(base), (std::set<std::string>{"chat-20260110T020000Z", "chat-20260109T020000Z",
-                                                     "chat-20200102T000000Z", "other-20200101T000000Z", "notes"}));
+    EXPECT_EQ(names_in(base),
+              (std::set<std::string>{"chat-20260110T020000Z", "chat-20260109T020000Z",
+                                     "chat-20200102T000000Z", "other-20200101T000000Z", "notes"}));
 
     // All zeros still keeps the newest.
     RetentionSpec zeros = keep_two;
