@@ -266,6 +266,15 @@ std::optional<system_clock::time_point> CronSchedule::previous_at_or_before(syst
     return std::nullopt;
 }
 
+const date::time_zone* find_time_zone(const std::string& name) {
+    try {
+        return date::locate_zone(name.empty() ? "UTC" : name);
+    } catch (const std::exception&) {
+        throw std::invalid_argument("unknown time zone \"" + name +
+                                    "\": expected an IANA name such as UTC or Europe/Berlin");
+    }
+}
+
 bool catch_up_due(std::optional<system_clock::time_point> last_success, system_clock::time_point now,
                   const CronSchedule& schedule, const date::time_zone* tz) {
     if (!last_success) return true;

@@ -46,6 +46,10 @@ class CronSchedule {
     bool dow_restricted_ = false;
 };
 
+// The spec's `timezone` ("UTC", "Europe/Berlin") from the system tz database; throws
+// std::invalid_argument naming the zone when it is unknown.
+const date::time_zone* find_time_zone(const std::string& name);
+
 // True when a scheduled run was missed since `last_success` (none: true): some scheduled
 // instant lies in (last_success, now].
 bool catch_up_due(std::optional<std::chrono::system_clock::time_point> last_success,

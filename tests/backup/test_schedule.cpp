@@ -192,6 +192,17 @@ TEST(Cron, PreviousAtOrBefore) {
     EXPECT_EQ(show(*s.previous_at_or_before(utc(2026, 3, 29, 1, 5), berlin())), "2026-03-29 01:00:00 UTC");
 }
 
+TEST(TimeZone, FindsIanaNamesAndRejectsUnknownOnes) {
+    EXPECT_EQ(find_time_zone("Europe/Berlin")->name(), "Europe/Berlin");
+    EXPECT_EQ(find_time_zone("UTC")->name(), "UTC");
+    try {
+        find_time_zone("Mars/Olympus");
+        FAIL() << "no error";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("unknown time zone \"Mars/Olympus\""), std::string::npos);
+    }
+}
+
 TEST(CatchUp, NoLastSuccessIsDue) {
     EXPECT_TRUE(catch_up_due(std::nullopt, utc(2026, 1, 1), CronSchedule::parse("0 2 * * *"), nullptr));
 }
