@@ -1,4 +1,5 @@
 // Off-site copy of published backups over SFTP (libssh), with strict host-key checking and remote retention.
+// Both calls block (network I/O, retries with backoff): run them off the daemon's event loop.
 #pragma once
 
 #include <date/tz.h>
