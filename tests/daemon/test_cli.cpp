@@ -105,3 +105,16 @@ TEST(Cli, MissingSpecExits2SayingWhereItLooked) {
     EXPECT_NE(r.err.find("nope.yaml"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
 }
+
+TEST(Cli, BadScheduleAndTimeZoneAreSpecErrors) {
+    test::TempDir dir;
+    auto spec = dir.write("s.yaml", kSpec + "backups:\n  dir: b\n  schedule: \"61 * * * *\"\n");
+    auto r = run_steward({"--spec", spec.string(), "check", "--no-secrets"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find(":8:13: backups.schedule:"), std::string::npos) << r.err;
+    spec = dir.write("t.yaml", kSpec + "timezone: Mars/Olympus\n");
+    r = run_steward({"--spec", spec.string(), "check", "--no-secrets"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find(":6:11: timezone:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Mars/Olympus"), std::string::npos) << r.err;
+}
