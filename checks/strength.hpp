@@ -20,12 +20,12 @@ bool is_placeholder(std::string_view value);
 // Shannon estimate of the value's own character distribution, in bits per character.
 double shannon_bits_per_char(std::string_view value);
 
-// Low entropy: Shannon estimate below kMinBitsPerChar, or at least half of the adjacent
+// Low entropy: Shannon estimate below kMinBitsPerChar, or at least 60% of the adjacent
 // character pairs equal or neighbouring (aaaa, 123456, abcdef), or the value is a shorter
 // string repeated (abcabc...). Thresholds chosen so that `openssl rand -hex 16`,
 // `-base64 24` and 16 random letters/digits never tripped in 1e5 simulated values each (docs/checks.md).
 inline constexpr double kMinBitsPerChar = 2.5;
-inline constexpr double kMaxSequentialFraction = 0.5;
+inline constexpr double kMaxSequentialFraction = 0.6;
 bool is_low_entropy(std::string_view value);
 
 }  // namespace steward::checks
