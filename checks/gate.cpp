@@ -138,6 +138,7 @@ ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
 GateFacts gather_facts(const Spec& spec, const GateOptions& options) {
     GateFacts facts;
     facts.uid = ::geteuid();
+    if (const char* mode = std::getenv("PGSSLMODE")) facts.pgsslmode = mode;
     if (spec.backups) facts.backup_dir = stat_dir(under(spec.folder, spec.backups->dir), true);
     facts.migrations_dir = stat_dir(under(spec.folder, spec.migrations.dir), false);
     for (const auto& svc : spec.services)

@@ -82,7 +82,7 @@ const std::vector<Rule> kRules = {
     {{"connect.database_unreachable", E, E, E, Needs::connect,
       "steward and the API cannot start without the database"}, check_connect_database_unreachable},
     {{"connect.server_version", I, I, I, Needs::connect,
-      "reports the PostgreSQL server version steward talks to"}, check_connect_server_version},
+      "reports the PostgreSQL server version steward talks to, or why it was not contacted"}, check_connect_server_version},
     {{"connect.pg_dump_version", W, E, E, Needs::connect,
       "pg_dump refuses to dump a server newer than itself, so backups would fail"}, check_connect_pg_dump_version},
     {{"connect.migration_lock_held", W, W, W, Needs::connect,

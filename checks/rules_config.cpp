@@ -114,8 +114,14 @@ void check_database_sslmode(const RuleContext& ctx, Hits& hits) {
     auto info = parsed_url(ctx);
     if (!info || info->is_loopback()) return;
     std::string mode = info->get("sslmode");
+    std::string said = "sslmode is " + mode;
+    if (mode.empty() && ctx.facts.pgsslmode) {
+        mode = *ctx.facts.pgsslmode;
+        said = "sslmode is not set and PGSSLMODE is " + mode;
+    } else if (mode.empty()) {
+        said = "sslmode is not set (libpq defaults to prefer)";
+    }
     if (mode != "" && mode != "disable" && mode != "allow" && mode != "prefer") return;
-    std::string said = mode.empty() ? "sslmode is not set (libpq defaults to prefer)" : "sslmode is " + mode;
     hits.push_back({"database.url",
                     fmt::format("{} for the non-loopback host {}: the connection may be unencrypted", said,
                                 info->host()),

@@ -75,6 +75,26 @@ TEST(RunGate, LogsWarningsTooAndPassesOnToTheDaemon) {
     EXPECT_FALSE(db.connection_arrived());
 }
 
+TEST(RunGate, FailingGateStartsNoEmbeddedPostgres) {
+    ::steward::test::TempDir scratch("steward-gate-pg");
+    auto data = scratch / "pg";
+    SpecText t;
+    t.database_url = "";
+    t.extra = "";
+    Deployment d(t);
+    // database.embedded in production is an error: steward must refuse before initdb runs.
+    std::string yaml = render(t);
+    auto at = yaml.find("  url: \"\"\n");
+    ASSERT_NE(at, std::string::npos);
+    yaml.replace(at, std::string("  url: \"\"\n").size(),
+                 "  embedded: { dir: " + data.string() + ", port: " + std::to_string(free_loopback_port()) + " }\n");
+    d.dir.write("steward.yaml", yaml);
+    auto r = run_steward({"run", "--spec", d.spec.string()}, d.env, std::chrono::seconds(60));
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("database.embedded_in_production"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(data)) << "initdb ran before the gate passed";
+}
+
 TEST(RunGate, InvalidSpecExitsTwo) {
     ::steward::test::TempDir dir("steward-gate");
     auto spec = dir.write("steward.yaml", "version: 1\nname: chat\n");

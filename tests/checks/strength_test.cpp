@@ -177,6 +177,15 @@ TEST(Evaluate, LoopbackAdminWithoutTokenIsAllowed) {
     }
 }
 
+TEST(Evaluate, PgsslmodeFromTheEnvironmentCounts) {
+    World w = good_world(Environment::production);
+    w.spec.database.url = std::string("postgresql://app:") + kDbPassword + "@db.internal:5432/chat";
+    w.facts.pgsslmode = "verify-full";
+    EXPECT_TRUE(with_id(w.run(), "database.sslmode").empty());
+    w.spec.database.url = *w.spec.database.url + "?sslmode=disable";  // the URL wins over the environment
+    EXPECT_EQ(with_id(w.run(), "database.sslmode").size(), 1u);
+}
+
 TEST(Listen, HostPart) {
     EXPECT_EQ(listen_host("127.0.0.1:9180"), "127.0.0.1");
     EXPECT_EQ(listen_host("[::1]:9180"), "::1");
