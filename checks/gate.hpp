@@ -83,7 +83,7 @@ struct ConnectFacts {
 };
 
 struct GateFacts {
-    uid_t uid = 0;  // the user steward runs as (secret file owner)
+    uid_t uid = 0;                         // the user steward runs as (secret file owner)
     std::optional<std::string> pgsslmode;  // PGSSLMODE from the environment: libpq's default for sslmode
     std::optional<PathFacts> backup_dir;
     std::optional<PathFacts> migrations_dir;

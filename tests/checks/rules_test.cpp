@@ -117,7 +117,8 @@ const std::vector<Case>& cases() {
          [](World& w) {
              set_url(w, std::string("host=10.0.0.5 user=app password=") + kDbPassword + " sslmode=disable");
          }},
-        {"database.sslmode", "absent_pgsslmode_prefer", [](World& w) {
+        {"database.sslmode", "absent_pgsslmode_prefer",
+         [](World& w) {
              set_url(w, std::string("postgresql://app:") + kDbPassword + "@db.internal:5432/chat");
              w.facts.pgsslmode = "prefer";
          }},

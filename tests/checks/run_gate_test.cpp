@@ -86,8 +86,9 @@ TEST(RunGate, FailingGateStartsNoEmbeddedPostgres) {
     std::string yaml = render(t);
     auto at = yaml.find("  url: \"\"\n");
     ASSERT_NE(at, std::string::npos);
-    yaml.replace(at, std::string("  url: \"\"\n").size(),
-                 "  embedded: { dir: " + data.string() + ", port: " + std::to_string(free_loopback_port()) + " }\n");
+    yaml.replace(
+        at, std::string("  url: \"\"\n").size(),
+        "  embedded: { dir: " + data.string() + ", port: " + std::to_string(free_loopback_port()) + " }\n");
     d.dir.write("steward.yaml", yaml);
     auto r = run_steward({"run", "--spec", d.spec.string()}, d.env, std::chrono::seconds(60));
     EXPECT_EQ(r.status, 1) << r.out << r.err;

@@ -6,7 +6,9 @@
 #include <random>
 
 #include "checks/rule.hpp"
+#include "core/process.hpp"
 #include "tests/checks/fixtures.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace steward::checks::test {
 namespace {
@@ -63,6 +65,32 @@ TEST(Entropy, RandomValuesNeverTrip) {
         EXPECT_FALSE(is_low_entropy(a) || is_placeholder(a)) << "base64 value tripped: " << a;
         EXPECT_FALSE(is_low_entropy(h) || is_placeholder(h)) << "hex value tripped: " << h;
     }
+}
+
+TEST(Entropy, RealGeneratedSecretsPass) {
+    // What operators actually paste: openssl output and an SSH private key (kind: key, multi-line).
+    ::steward::test::TempDir dir("steward-gate-keys");
+    for (const char* argv : {"-base64 48", "-base64 24", "-hex 32"}) {
+        std::string flag = std::string(argv).substr(0, std::string(argv).find(' '));
+        std::string count = std::string(argv).substr(std::string(argv).find(' ') + 1);
+        for (int i = 0; i < 20; ++i) {
+            ProcessOptions o;
+            o.argv = {"openssl", "rand", flag, count};
+            o.stdout_fd = ProcessOptions::kPipe;
+            auto r = run_process(o, std::chrono::seconds(10));
+            ASSERT_TRUE(r.ok()) << "openssl is needed for this test: " << r.err;
+            std::string v = r.out.substr(0, r.out.find('\n'));
+            EXPECT_FALSE(is_low_entropy(v) || is_placeholder(v)) << argv << ": " << v;
+        }
+    }
+    ProcessOptions o;
+    o.argv = {"ssh-keygen",         "-q", "-t", "ed25519", "-N", "", "-C", "backup@example", "-f",
+              (dir / "id").string()};
+    auto r = run_process(o, std::chrono::seconds(20));
+    ASSERT_TRUE(r.ok()) << "ssh-keygen is needed for this test: " << r.err;
+    std::string key = ::steward::test::read_file(dir / "id");
+    EXPECT_FALSE(is_low_entropy(key));
+    EXPECT_FALSE(is_placeholder(key));
 }
 
 TEST(Strength, MinimumLengths) {
