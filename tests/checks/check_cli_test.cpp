@@ -5,6 +5,7 @@
 
 #include "checks/gate.hpp"
 #include "core/embedded_postgres.hpp"
+#include "core/process.hpp"
 #include "core/pg.hpp"
 #include "tests/checks/cli_support.hpp"
 #include "tests/support/pg_cluster.hpp"
@@ -21,6 +22,27 @@ TEST(CheckCli, CleanProductionSpecPasses) {
     EXPECT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("gate passes: 0 errors, 0 warnings"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("\033["), std::string::npos) << "no colour when stdout is not a terminal";
+}
+
+TEST(CheckCli, ColourOnlyOnATerminal) {
+    SpecText t;
+    t.security = "{ require_auth: false, base_url: https://chat.example.com, rate_limit_per_minute: 60 }";
+    Deployment d(t);
+    auto script = find_program("script");
+    ASSERT_TRUE(script) << "`script` (util-linux) is needed to give steward a terminal";
+    std::string command = std::string(::steward::test::steward_binary()) + " check --spec " + d.spec.string();
+    for (bool no_color : {false, true}) {
+        ProcessOptions o;
+        o.argv = {script->string(), "-qec", command, "/dev/null"};
+        o.env = d.env;
+        o.env["TERM"] = "xterm";
+        if (no_color) o.env["NO_COLOR"] = "1";
+        o.stdout_fd = ProcessOptions::kPipe;
+        auto r = run_process(o, std::chrono::seconds(60));
+        EXPECT_EQ(r.status, 1) << r.out << r.err;
+        EXPECT_NE(r.out.find("errors (1)"), std::string::npos) << r.out;
+        EXPECT_EQ(r.out.find("\033[1;31m") != std::string::npos, !no_color) << r.out;
+    }
 }
 
 TEST(CheckCli, ErrorsExitOneAndAreGroupedBeforeWarnings) {
