@@ -97,7 +97,7 @@ ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
         pg::ConnInfo info = pg::parse_conninfo(url);
         password = info.get("password");
         dbname = info.dbname();
-    } catch (const std::exception& e) {
+    } catch (const std::exception&) {
         c.error = "database.url cannot be parsed";
         return c;
     }
