@@ -84,13 +84,14 @@ void ask_pg_dump(ConnectFacts& c) {
 
 ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
     ConnectFacts c;
-    if (!spec.database.url || spec.database.url->empty()) {
+    const std::optional<std::string>& effective = options.database_url ? options.database_url : spec.database.url;
+    if (!effective || effective->empty()) {
         c.skipped = true;
         c.skip_reason = spec.database.embedded ? "database.embedded is started by `steward run`, not by check"
                                                : "no database.url";
         return c;
     }
-    const std::string& url = *spec.database.url;
+    const std::string& url = *effective;
     std::string password;
     std::string dbname;
     try {

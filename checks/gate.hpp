@@ -31,6 +31,8 @@ struct GateOptions {
     bool resolve_secrets = true;  // false: --no-secrets, rules that need secret values are skipped
     bool connect = false;         // --connect: also ask the database
     std::chrono::seconds connect_timeout{5};
+    // --connect against this URL instead of database.url (the CLI passes the embedded server's).
+    std::optional<std::string> database_url;
 };
 
 // What a rule needs besides the spec; --no-secrets skips `secrets`, only --connect runs `connect`.

@@ -140,6 +140,8 @@ void add_check_command(CLI::App& app, Context& ctx) {
             checks::GateOptions options;
             options.resolve_secrets = !flags->no_secrets;
             options.connect = flags->connect;
+            // The embedded server is steward's own: start it so --connect has something to ask.
+            if (flags->connect && spec.database.embedded) options.database_url = ctx.database("", false).url;
             auto findings = checks::run_gate(spec, options);
             if (ctx.global.json)
                 print_json(ctx, spec, findings);
