@@ -134,6 +134,9 @@ struct BackupMetrics {
 
 [[nodiscard]] BackupMetrics backup_metrics(const BackupConfig& config);
 
+// 2026-11-23T11:43:03Z
+std::string iso_utc_text(std::chrono::system_clock::time_point t);
+
 // The catalog table's name in the backed-up database.
 inline constexpr const char* kCatalogTable = "steward_backups";
 
