@@ -87,9 +87,10 @@ public:
         ZSTD_inBuffer in{data, size, 0};
         while (in.pos < in.size || pending_) {
             ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+            std::size_t before = in.pos;
             std::size_t r = ZSTD_decompressStream(dctx_, &out, &in);
             if (ZSTD_isError(r)) throw StreamError(std::string("zstd decompress: ") + ZSTD_getErrorName(r));
-            last_ = r;
+            if (r == 0 || in.pos > before) last_ = r;  // an empty flush call returns a hint for the next frame
             if (out.pos > 0) next_.write(out_.data(), out.pos);
             pending_ = out.pos == out.size;  // output full: more may be buffered inside
             if (!pending_ && in.pos == in.size) break;

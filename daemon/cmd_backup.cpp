@@ -90,6 +90,9 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
         c.settings.format = f.format == "directory" ? BackupsSpec::Format::directory : BackupsSpec::Format::custom;
     }
     if (!f.compression.empty()) c.settings.compression = parse_compression(f.compression);
+    else if (c.settings.format == BackupsSpec::Format::directory &&
+             c.settings.compression.algorithm == Compression::Algorithm::zstd)
+        c.settings.compression = {Compression::Algorithm::gzip, 6};  // the spec loader's default for directory
     if (f.jobs > 0) c.settings.jobs = f.jobs;
     if (c.settings.format == BackupsSpec::Format::directory &&
         c.settings.compression.algorithm == Compression::Algorithm::zstd)
