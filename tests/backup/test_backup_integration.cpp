@@ -436,3 +436,28 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
     ASSERT_EQ(run_steward({"--spec", zero.string(), "backup", "prune"}).status, 0);
     EXPECT_EQ(listed(dir.path()), std::vector<std::string>{id});
 }
+
+TEST(BackupIntegration, FailedOffsiteCopyExitsOneAndKeepsLocalBackup) {
+    auto src = fresh_database("bk_off");
+    query_value(src, "CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
+    TempDir dir("bk-offsite");
+    auto known = dir.write("known_hosts", "");
+    auto spec = dir.write("steward.yaml",
+                          "version: 1\nname: off\nenvironment: development\ndatabase:\n  url: " + src +
+                              "\nsecrets:\n  ssh_key: { env: TEST_SSH_KEY, kind: key }\n"
+                              "backups:\n  dir: " + (dir.path() / "b").string() + "\n  verify: none\n"
+                              "  offsite:\n    sftp: { host: 127.0.0.1, port: " + std::to_string(free_loopback_port()) +
+                              ", user: backup, key: \"secret:ssh_key\", known_hosts: " + known.string() +
+                              ", path: /srv/backups }\n");
+    auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"}, {{"TEST_SSH_KEY", "not a real key"}});
+    EXPECT_EQ(r.status, 1) << r.err;
+    auto doc = parse_json(r.out);
+    EXPECT_EQ(doc.at("status").as_string(), "published");
+    EXPECT_FALSE(doc.at("offsite").at("ok").as_bool());
+    EXPECT_GE(doc.at("offsite").at("attempts").as_int64(), 1);
+    EXPECT_EQ(r.out.find("not a real key"), std::string::npos);
+    EXPECT_EQ(listed(dir.path() / "b").size(), 1u);
+    std::string id(doc.at("id").as_string());
+    EXPECT_EQ(query_value(src, "SELECT coalesce(offsite_ok::text, 'null') FROM steward_backups WHERE id = '" + id + "'"),
+              "false");
+}
