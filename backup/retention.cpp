@@ -1,12 +1,12 @@
 // GFS retention planning: newest, keep_last, then the newest backup of each recent day, ISO week and month.
 #include "backup/retention.hpp"
 
+#include <date/date.h>
+#include <date/iso_week.h>
+
 #include <algorithm>
 #include <cctype>
 #include <set>
-
-#include <date/date.h>
-#include <date/iso_week.h>
 
 namespace steward::backup {
 
@@ -23,7 +23,8 @@ date::local_seconds to_local(system_clock::time_point t, const date::time_zone* 
 // Marks, for one period kind, the newest backup of each of the newest `count` distinct periods.
 // `entries` are sorted newest first, so the first backup seen in a period is its newest.
 template <typename PeriodOf>
-std::vector<bool> newest_per_period(const std::vector<date::local_days>& days, int count, PeriodOf period_of) {
+std::vector<bool> newest_per_period(const std::vector<date::local_days>& days, int count,
+                                    PeriodOf period_of) {
     std::vector<bool> kept(days.size(), false);
     if (count <= 0) return kept;
     using Period = decltype(period_of(days.front()));
@@ -53,7 +54,8 @@ std::vector<RetentionDecision> plan_retention(std::vector<BackupEntry> entries, 
     days.reserve(entries.size());
     for (const auto& e : entries) days.push_back(date::floor<date::days>(to_local(e.finished, tz)));
 
-    auto daily = newest_per_period(days, spec.daily, [](date::local_days d) { return d.time_since_epoch().count(); });
+    auto daily =
+        newest_per_period(days, spec.daily, [](date::local_days d) { return d.time_since_epoch().count(); });
     auto weekly = newest_per_period(days, spec.weekly, [](date::local_days d) {
         iso_week::year_weeknum_weekday w{date::sys_days{d.time_since_epoch()}};
         return static_cast<int>(w.year()) * 100 + static_cast<int>(static_cast<unsigned>(w.weeknum()));
@@ -67,11 +69,16 @@ std::vector<RetentionDecision> plan_retention(std::vector<BackupEntry> entries, 
     out.reserve(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
         RetentionDecision d{entries[i].id, true, ""};
-        if (i == 0) d.rule = "newest";
-        else if (static_cast<int>(i) < spec.keep_last) d.rule = "keep_last";
-        else if (daily[i]) d.rule = "daily";
-        else if (weekly[i]) d.rule = "weekly";
-        else if (monthly[i]) d.rule = "monthly";
+        if (i == 0)
+            d.rule = "newest";
+        else if (static_cast<int>(i) < spec.keep_last)
+            d.rule = "keep_last";
+        else if (daily[i])
+            d.rule = "daily";
+        else if (weekly[i])
+            d.rule = "weekly";
+        else if (monthly[i])
+            d.rule = "monthly";
         else {
             d.keep = false;
             d.rule = "expired";

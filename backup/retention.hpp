@@ -1,12 +1,12 @@
 // GFS retention: a pure function deciding which backups to keep and which rule kept each one.
 #pragma once
 
+#include <date/tz.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <date/tz.h>
 
 #include "core/spec.hpp"
 

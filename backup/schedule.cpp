@@ -1,13 +1,13 @@
 // Cron parsing and next/previous-run computation over local wall-clock time in a time zone.
 #include "backup/schedule.hpp"
 
+#include <date/date.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <stdexcept>
 #include <vector>
-
-#include <date/date.h>
 
 namespace steward::backup {
 
@@ -58,10 +58,12 @@ int parse_value(const std::string& text, const FieldInfo& f, const std::string& 
     const std::string where = std::string(f.name) + " field \"" + token + "\"";
     if (token.empty()) fail(text, where + ": empty value");
     if (std::all_of(token.begin(), token.end(), [](unsigned char c) { return std::isdigit(c); })) {
-        if (token.size() > 4) fail(text, where + ": value out of range " + std::to_string(f.min) + "-" + std::to_string(f.max));
+        if (token.size() > 4)
+            fail(text, where + ": value out of range " + std::to_string(f.min) + "-" + std::to_string(f.max));
         int v = std::stoi(token);
         if (v < f.min || v > f.max) {
-            fail(text, where + ": value " + token + " out of range " + std::to_string(f.min) + "-" + std::to_string(f.max));
+            fail(text, where + ": value " + token + " out of range " + std::to_string(f.min) + "-" +
+                           std::to_string(f.max));
         }
         return v;
     }
@@ -72,8 +74,9 @@ int parse_value(const std::string& text, const FieldInfo& f, const std::string& 
             if (up == f.names[i]) return f.min + i;
         }
     }
-    fail(text, where + ": expected a number" + (f.names != nullptr ? std::string(" or a name") : std::string()) +
-                   " in " + std::to_string(f.min) + "-" + std::to_string(f.max));
+    fail(text, where + ": expected a number" +
+                   (f.names != nullptr ? std::string(" or a name") : std::string()) + " in " +
+                   std::to_string(f.min) + "-" + std::to_string(f.max));
 }
 
 // Parses one field into a set of allowed values (index = value).
@@ -87,7 +90,8 @@ std::vector<bool> parse_field(const std::string& text, const std::string& field,
             range = item.substr(0, slash);
             const std::string s = item.substr(slash + 1);
             if (s.empty() || s.size() > 4 ||
-                !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }) || std::stoi(s) == 0) {
+                !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }) ||
+                std::stoi(s) == 0) {
                 fail(text, std::string(f.name) + " field \"" + item + "\": step must be a positive number");
             }
             step = std::stoi(s);
@@ -98,7 +102,8 @@ std::vector<bool> parse_field(const std::string& text, const std::string& field,
         } else if (auto dash = range.find('-'); dash != std::string::npos) {
             lo = parse_value(text, f, range.substr(0, dash));
             hi = parse_value(text, f, range.substr(dash + 1));
-            if (lo > hi) fail(text, std::string(f.name) + " field \"" + item + "\": range start is after its end");
+            if (lo > hi)
+                fail(text, std::string(f.name) + " field \"" + item + "\": range start is after its end");
         } else {
             lo = parse_value(text, f, range);
             if (item.find('/') == std::string::npos) hi = lo;  // "5/15" means 5-max/15
@@ -110,12 +115,12 @@ std::vector<bool> parse_field(const std::string& text, const std::string& field,
 
 std::string expand_macro(const std::string& text) {
     static const std::array<std::pair<const char*, const char*>, 7> macros{{{"@hourly", "0 * * * *"},
-                                                                           {"@daily", "0 0 * * *"},
-                                                                           {"@midnight", "0 0 * * *"},
-                                                                           {"@weekly", "0 0 * * 0"},
-                                                                           {"@monthly", "0 0 1 * *"},
-                                                                           {"@yearly", "0 0 1 1 *"},
-                                                                           {"@annually", "0 0 1 1 *"}}};
+                                                                            {"@daily", "0 0 * * *"},
+                                                                            {"@midnight", "0 0 * * *"},
+                                                                            {"@weekly", "0 0 * * 0"},
+                                                                            {"@monthly", "0 0 1 * *"},
+                                                                            {"@yearly", "0 0 1 1 *"},
+                                                                            {"@annually", "0 0 1 1 *"}}};
     for (const auto& [name, expansion] : macros) {
         if (text == name) return expansion;
     }
@@ -148,7 +153,10 @@ system_clock::time_point to_sys(date::local_seconds local, const date::time_zone
 
 CronSchedule CronSchedule::parse(const std::string& input) {
     const std::string text = trim(input);
-    if (text.empty()) fail(input, "empty; expected 5 fields (minute hour day-of-month month day-of-week) or a macro such as @daily");
+    if (text.empty())
+        fail(input,
+             "empty; expected 5 fields (minute hour day-of-month month day-of-week) or a macro such as "
+             "@daily");
     const std::string expr = text[0] == '@' ? expand_macro(text) : text;
 
     std::vector<std::string> fields;
@@ -163,18 +171,23 @@ CronSchedule CronSchedule::parse(const std::string& input) {
     }
     if (!cur.empty()) fields.push_back(cur);
     if (fields.size() != 5) {
-        fail(text, "expected 5 fields (minute hour day-of-month month day-of-week), got " + std::to_string(fields.size()));
+        fail(text, "expected 5 fields (minute hour day-of-month month day-of-week), got " +
+                       std::to_string(fields.size()));
     }
 
     CronSchedule s;
     s.text_ = text;
     std::array<std::vector<bool>, 5> sets;
     for (std::size_t i = 0; i < 5; ++i) sets[i] = parse_field(text, fields[i], kFields[i]);
-    for (int v = 0; v < 60; ++v) s.minutes_[static_cast<std::size_t>(v)] = sets[0][static_cast<std::size_t>(v)];
+    for (int v = 0; v < 60; ++v)
+        s.minutes_[static_cast<std::size_t>(v)] = sets[0][static_cast<std::size_t>(v)];
     for (int v = 0; v < 24; ++v) s.hours_[static_cast<std::size_t>(v)] = sets[1][static_cast<std::size_t>(v)];
-    for (int v = 1; v <= 31; ++v) s.days_of_month_[static_cast<std::size_t>(v)] = sets[2][static_cast<std::size_t>(v)];
-    for (int v = 1; v <= 12; ++v) s.months_[static_cast<std::size_t>(v)] = sets[3][static_cast<std::size_t>(v)];
-    for (int v = 0; v <= 6; ++v) s.days_of_week_[static_cast<std::size_t>(v)] = sets[4][static_cast<std::size_t>(v)];
+    for (int v = 1; v <= 31; ++v)
+        s.days_of_month_[static_cast<std::size_t>(v)] = sets[2][static_cast<std::size_t>(v)];
+    for (int v = 1; v <= 12; ++v)
+        s.months_[static_cast<std::size_t>(v)] = sets[3][static_cast<std::size_t>(v)];
+    for (int v = 0; v <= 6; ++v)
+        s.days_of_week_[static_cast<std::size_t>(v)] = sets[4][static_cast<std::size_t>(v)];
     if (sets[4][7]) s.days_of_week_[0] = true;
     // The standard rule: when both day fields are restricted, a day matching either one runs.
     s.dom_restricted_ = fields[2][0] != '*';
@@ -185,7 +198,8 @@ CronSchedule CronSchedule::parse(const std::string& input) {
         bool possible = false;
         for (int m = 1; m <= 12 && !possible; ++m) {
             for (int d = 1; d <= kMaxDay[m] && !possible; ++d) {
-                possible = s.months_[static_cast<std::size_t>(m)] && s.days_of_month_[static_cast<std::size_t>(d)];
+                possible =
+                    s.months_[static_cast<std::size_t>(m)] && s.days_of_month_[static_cast<std::size_t>(d)];
             }
         }
         if (!possible) fail(text, "day-of-month and month never match (no such date)");
@@ -196,7 +210,8 @@ CronSchedule CronSchedule::parse(const std::string& input) {
 bool CronSchedule::matches(date::local_seconds local_minute) const {
     const auto day = date::floor<date::days>(local_minute);
     const auto tod = date::make_time(local_minute - day);
-    if (!minutes_[static_cast<std::size_t>(tod.minutes().count())] || !hours_[static_cast<std::size_t>(tod.hours().count())]) {
+    if (!minutes_[static_cast<std::size_t>(tod.minutes().count())] ||
+        !hours_[static_cast<std::size_t>(tod.hours().count())]) {
         return false;
     }
     return day_matches(day);
@@ -211,7 +226,8 @@ bool CronSchedule::day_matches(date::local_days day) const {
     return dom && dow;
 }
 
-system_clock::time_point CronSchedule::next_after(system_clock::time_point t, const date::time_zone* tz) const {
+system_clock::time_point CronSchedule::next_after(system_clock::time_point t,
+                                                  const date::time_zone* tz) const {
     // Candidates walk forward in local time; to_sys is monotonic, so the first one after t is the answer.
     // Start a day early: in a fall-back hour local time runs behind the instants already passed.
     const auto start_day = date::floor<date::days>(to_local(t, tz)) - date::days{1};
@@ -248,6 +264,15 @@ std::optional<system_clock::time_point> CronSchedule::previous_at_or_before(syst
         }
     }
     return std::nullopt;
+}
+
+const date::time_zone* find_time_zone(const std::string& name) {
+    try {
+        return date::locate_zone(name.empty() ? "UTC" : name);
+    } catch (const std::exception&) {
+        throw std::invalid_argument("unknown time zone \"" + name +
+                                    "\": expected an IANA name such as UTC or Europe/Berlin");
+    }
 }
 
 bool catch_up_due(std::optional<system_clock::time_point> last_success, system_clock::time_point now,

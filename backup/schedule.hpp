@@ -1,17 +1,17 @@
 // Cron schedules (5 fields and @-macros) evaluated in a time zone, and the catch-up rule.
 #pragma once
 
+#include <date/tz.h>
+
 #include <bitset>
 #include <chrono>
 #include <optional>
 #include <string>
 
-#include <date/tz.h>
-
 namespace steward::backup {
 
 class CronSchedule {
-public:
+  public:
     // "m h dom mon dow" (lists, ranges, steps, JAN..DEC, SUN..SAT, 7 = Sunday) or
     // @hourly/@daily/@midnight/@weekly/@monthly/@yearly/@annually.
     // Throws std::invalid_argument with a message naming the field and the problem.
@@ -33,7 +33,7 @@ public:
     // Does the local wall-clock minute match the fields?
     bool matches(date::local_seconds local_minute) const;
 
-private:
+  private:
     bool day_matches(date::local_days day) const;
 
     std::string text_;
@@ -45,6 +45,10 @@ private:
     bool dom_restricted_ = false;    // field was not "*": the standard OR rule applies
     bool dow_restricted_ = false;
 };
+
+// The spec's `timezone` ("UTC", "Europe/Berlin") from the system tz database; throws
+// std::invalid_argument naming the zone when it is unknown.
+const date::time_zone* find_time_zone(const std::string& name);
 
 // True when a scheduled run was missed since `last_success` (none: true): some scheduled
 // instant lies in (last_success, now].

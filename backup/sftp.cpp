@@ -2,6 +2,9 @@
 #include "backup/sftp.hpp"
 
 #include <fcntl.h>
+#include <libssh/libssh.h>
+#include <libssh/sftp.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,10 +13,6 @@
 #include <memory>
 #include <stdexcept>
 #include <thread>
-
-#include <libssh/libssh.h>
-#include <libssh/sftp.h>
-#include <openssl/evp.h>
 
 #include "backup/retention.hpp"
 #include "core/log.hpp"
@@ -34,21 +33,37 @@ struct OffsiteError : std::runtime_error {
     bool retry;
 };
 
-std::string target_of(const SftpSpec& spec) { return spec.user + "@" + spec.host + ":" + std::to_string(spec.port); }
+std::string target_of(const SftpSpec& spec) {
+    return spec.user + "@" + spec.host + ":" + std::to_string(spec.port);
+}
+
+struct SessionDeleter {
+    void operator()(ssh_session s) const {
+        ssh_disconnect(s);
+        ssh_free(s);
+    }
+};
+struct SftpDeleter {
+    void operator()(sftp_session s) const { sftp_free(s); }
+};
 
 // One authenticated SSH connection with an SFTP channel.
 class Connection {
-public:
+  public:
     Connection(const SftpSpec& spec, const Secret& private_key) {
-        if (spec.host.empty() || spec.user.empty()) throw OffsiteError("offsite.sftp needs host and user", false);
+        if (spec.host.empty() || spec.user.empty())
+            throw OffsiteError("offsite.sftp needs host and user", false);
         if (spec.known_hosts.empty()) {
-            throw OffsiteError("offsite.sftp.known_hosts is not set; steward does not trust unknown host keys", false);
+            throw OffsiteError(
+                "offsite.sftp.known_hosts is not set; steward does not trust unknown host keys", false);
         }
         std::error_code ec;
         if (!fs::is_regular_file(spec.known_hosts, ec)) {
-            throw OffsiteError("known_hosts file " + spec.known_hosts.string() + " does not exist or is not a file", false);
+            throw OffsiteError(
+                "known_hosts file " + spec.known_hosts.string() + " does not exist or is not a file", false);
         }
-        session_ = ssh_new();
+        owned_session_.reset(ssh_new());
+        session_ = owned_session_.get();
         if (session_ == nullptr) throw OffsiteError("cannot create an SSH session", true);
         const std::string known = spec.known_hosts.string();
         int port = spec.port;
@@ -69,54 +84,54 @@ public:
         check_host_key(spec);
         authenticate(spec, private_key);
 
-        sftp_ = sftp_new(session_);
+        owned_sftp_.reset(sftp_new(session_));
+        sftp_ = owned_sftp_.get();
         if (sftp_ == nullptr || sftp_init(sftp_) != SSH_OK) {
-            throw OffsiteError("cannot start the SFTP subsystem on " + target_of(spec) + ": " + ssh_get_error(session_),
-                               true);
+            throw OffsiteError(
+                "cannot start the SFTP subsystem on " + target_of(spec) + ": " + ssh_get_error(session_),
+                true);
         }
         fsync_supported_ = sftp_extension_supported(sftp_, "fsync@openssh.com", "1") == 1;
     }
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
-    ~Connection() {
-        if (sftp_ != nullptr) sftp_free(sftp_);
-        if (session_ != nullptr) {
-            ssh_disconnect(session_);
-            ssh_free(session_);
-        }
-    }
+    ~Connection() = default;
 
     sftp_session sftp() const { return sftp_; }
     bool fsync_supported() const { return fsync_supported_; }
 
     // Error text for the last failed SFTP call on `path`.
     std::string error(const std::string& what, const std::string& path) const {
-        static const std::array<const char*, 9> names{"ok",          "end of file",     "no such file",
-                                                      "permission denied", "failure",   "bad message",
-                                                      "no connection", "connection lost", "operation unsupported"};
+        static const std::array<const char*, 9> names{
+            "ok",          "end of file",   "no such file",    "permission denied",    "failure",
+            "bad message", "no connection", "connection lost", "operation unsupported"};
         const int code = sftp_get_error(sftp_);
-        std::string reason = code >= 0 && code < static_cast<int>(names.size()) ? names[static_cast<std::size_t>(code)]
-                                                                                : "sftp error " + std::to_string(code);
+        std::string reason = code >= 0 && code < static_cast<int>(names.size())
+                                 ? names[static_cast<std::size_t>(code)]
+                                 : "sftp error " + std::to_string(code);
         const char* ssh_err = ssh_get_error(session_);
-        if (ssh_err != nullptr && *ssh_err != '\0' && code != SSH_FX_NO_SUCH_FILE && code != SSH_FX_PERMISSION_DENIED) {
+        if (ssh_err != nullptr && *ssh_err != '\0' && code != SSH_FX_NO_SUCH_FILE &&
+            code != SSH_FX_PERMISSION_DENIED) {
             reason += " (" + std::string(ssh_err) + ")";
         }
         return what + " " + path + ": " + reason;
     }
 
-private:
+  private:
     void check_host_key(const SftpSpec& spec) {
         const std::string where = " (known_hosts " + spec.known_hosts.string() + ")";
         switch (ssh_session_is_known_server(session_)) {
             case SSH_KNOWN_HOSTS_OK:
                 return;
             case SSH_KNOWN_HOSTS_CHANGED:
-                throw OffsiteError("host key of " + spec.host + " has CHANGED and does not match known_hosts" + where +
+                throw OffsiteError("host key of " + spec.host + ":" + std::to_string(spec.port) +
+                                       " has CHANGED and does not match known_hosts" + where +
                                        "; refusing to connect (possible man-in-the-middle)",
                                    false);
             case SSH_KNOWN_HOSTS_OTHER:
-                throw OffsiteError("host " + spec.host + " offered a key of a type other than the one in known_hosts" +
-                                       where + "; refusing to connect",
+                throw OffsiteError("host " + spec.host +
+                                       " offered a key of a type other than the one in known_hosts" + where +
+                                       "; refusing to connect",
                                    false);
             case SSH_KNOWN_HOSTS_UNKNOWN:
             case SSH_KNOWN_HOSTS_NOT_FOUND:
@@ -126,27 +141,36 @@ private:
                                    false);
             case SSH_KNOWN_HOSTS_ERROR:
             default:
-                throw OffsiteError("cannot check the host key of " + spec.host + where + ": " + ssh_get_error(session_),
-                                   false);
+                throw OffsiteError(
+                    "cannot check the host key of " + spec.host + where + ": " + ssh_get_error(session_),
+                    false);
         }
     }
 
     void authenticate(const SftpSpec& spec, const Secret& private_key) {
         if (private_key.empty()) throw OffsiteError("offsite.sftp.key is empty", false);
         ssh_key key = nullptr;
-        if (ssh_pki_import_privkey_base64(private_key.reveal().c_str(), nullptr, nullptr, nullptr, &key) != SSH_OK ||
+        if (ssh_pki_import_privkey_base64(private_key.reveal().c_str(), nullptr, nullptr, nullptr, &key) !=
+                SSH_OK ||
             key == nullptr) {
-            throw OffsiteError("offsite.sftp.key is not a readable unencrypted private key (OpenSSH or PEM format)", false);
+            throw OffsiteError(
+                "offsite.sftp.key is not a readable unencrypted private key (OpenSSH or PEM format)", false);
         }
         const int rc = ssh_userauth_publickey(session_, nullptr, key);
         ssh_key_free(key);
         if (rc == SSH_AUTH_SUCCESS) return;
         if (rc == SSH_AUTH_ERROR) {
-            throw OffsiteError("key authentication to " + target_of(spec) + " failed: " + ssh_get_error(session_), true);
+            throw OffsiteError(
+                "key authentication to " + target_of(spec) + " failed: " + ssh_get_error(session_), true);
         }
-        throw OffsiteError("server " + target_of(spec) + " refused key authentication for user " + spec.user, false);
+        throw OffsiteError("server " + target_of(spec) + " refused key authentication for user " + spec.user,
+                           false);
     }
 
+    // Declared in this order so the SFTP channel is freed before its session, also when the constructor
+    // throws.
+    std::unique_ptr<ssh_session_struct, SessionDeleter> owned_session_;
+    std::unique_ptr<sftp_session_struct, SftpDeleter> owned_sftp_;
     ssh_session session_ = nullptr;
     sftp_session sftp_ = nullptr;
     bool fsync_supported_ = false;
@@ -164,7 +188,8 @@ Attributes lstat_remote(const Connection& c, const std::string& path) {
 bool is_dir(const sftp_attributes_struct& a) { return a.type == SSH_FILEXFER_TYPE_DIRECTORY; }
 
 void mkdir_remote(const Connection& c, const std::string& path) {
-    if (sftp_mkdir(c.sftp(), path.c_str(), 0750) != SSH_OK) throw OffsiteError(c.error("cannot create directory", path), true);
+    if (sftp_mkdir(c.sftp(), path.c_str(), 0750) != SSH_OK)
+        throw OffsiteError(c.error("cannot create directory", path), true);
 }
 
 // Creates every missing component of `path` (like mkdir -p).
@@ -176,7 +201,7 @@ void mkdir_parents(const Connection& c, const std::string& path) {
         if (next == std::string::npos) next = path.size();
         prefix = path.substr(0, next);
         pos = next + 1;
-        if (prefix.empty() || prefix == "." ) continue;
+        if (prefix.empty() || prefix == ".") continue;
         auto a = lstat_remote(c, prefix);
         if (!a) {
             mkdir_remote(c, prefix);
@@ -186,36 +211,35 @@ void mkdir_parents(const Connection& c, const std::string& path) {
     }
 }
 
+// Names of the entries of a remote directory (without . and ..), each with "is a directory".
+std::vector<std::pair<std::string, bool>> list_dir(const Connection& c, const std::string& path) {
+    sftp_dir dir = sftp_opendir(c.sftp(), path.c_str());
+    if (dir == nullptr) throw OffsiteError(c.error("cannot list", path), true);
+    std::vector<std::pair<std::string, bool>> out;
+    while (sftp_attributes e = sftp_readdir(c.sftp(), dir)) {
+        Attributes entry(e);
+        const std::string name = entry->name != nullptr ? entry->name : "";
+        if (name != "." && name != "..") out.emplace_back(name, is_dir(*entry));
+    }
+    sftp_closedir(dir);
+    return out;
+}
+
 // Deletes a remote file or directory tree without following symlinks.
 void remove_tree(const Connection& c, const std::string& path) {
     auto a = lstat_remote(c, path);
     if (!a) return;
-    if (!is_dir(*a)) {
-        if (sftp_unlink(c.sftp(), path.c_str()) != SSH_OK) throw OffsiteError(c.error("cannot delete", path), true);
-        return;
+    if (is_dir(*a)) {
+        for (const auto& child : list_dir(c, path)) remove_tree(c, path + "/" + child.first);
+        if (sftp_rmdir(c.sftp(), path.c_str()) != SSH_OK)
+            throw OffsiteError(c.error("cannot delete directory", path), true);
+    } else if (sftp_unlink(c.sftp(), path.c_str()) != SSH_OK) {
+        throw OffsiteError(c.error("cannot delete", path), true);
     }
-    sftp_dir dir = sftp_opendir(c.sftp(), path.c_str());
-    if (dir == nullptr) throw OffsiteError(c.error("cannot list", path), true);
-    std::vector<std::pair<std::string, bool>> children;
-    while (sftp_attributes e = sftp_readdir(c.sftp(), dir)) {
-        Attributes entry(e);
-        const std::string name = entry->name != nullptr ? entry->name : "";
-        if (name != "." && name != "..") children.emplace_back(name, is_dir(*entry));
-    }
-    sftp_closedir(dir);
-    for (const auto& [name, dir_child] : children) {
-        const std::string child = path + "/" + name;
-        if (dir_child) {
-            remove_tree(c, child);
-        } else if (sftp_unlink(c.sftp(), child.c_str()) != SSH_OK) {
-            throw OffsiteError(c.error("cannot delete", child), true);
-        }
-    }
-    if (sftp_rmdir(c.sftp(), path.c_str()) != SSH_OK) throw OffsiteError(c.error("cannot delete directory", path), true);
 }
 
 class Sha256 {
-public:
+  public:
     Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
     Sha256(const Sha256&) = delete;
     Sha256& operator=(const Sha256&) = delete;
@@ -234,7 +258,7 @@ public:
         return out;
     }
 
-private:
+  private:
     EVP_MD_CTX* ctx_;
 };
 
@@ -264,11 +288,13 @@ std::string hash_local(const fs::path& p) {
 
 LocalTree scan_local(const fs::path& root, bool with_hashes) {
     std::error_code ec;
-    if (!fs::is_directory(root, ec)) throw OffsiteError("backup directory " + root.string() + " does not exist", false);
+    if (!fs::is_directory(root, ec))
+        throw OffsiteError("backup directory " + root.string() + " does not exist", false);
     LocalTree t;
     for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string rel = it->path().lexically_relative(root).generic_string();
-        if (it->is_symlink()) throw OffsiteError("backup directory holds a symlink: " + it->path().string(), false);
+        if (it->is_symlink())
+            throw OffsiteError("backup directory holds a symlink: " + it->path().string(), false);
         if (it->is_directory()) {
             t.dirs.push_back(rel);
         } else if (it->is_regular_file()) {
@@ -279,7 +305,8 @@ LocalTree scan_local(const fs::path& root, bool with_hashes) {
     }
     if (ec) throw OffsiteError("cannot read backup directory " + root.string() + ": " + ec.message(), false);
     std::sort(t.dirs.begin(), t.dirs.end());
-    std::sort(t.files.begin(), t.files.end(), [](const LocalFile& a, const LocalFile& b) { return a.rel < b.rel; });
+    std::sort(t.files.begin(), t.files.end(),
+              [](const LocalFile& a, const LocalFile& b) { return a.rel < b.rel; });
     return t;
 }
 
@@ -302,8 +329,10 @@ void upload_file(const Connection& c, const LocalFile& f, const std::string& rem
             }
             sent += n;
         }
-        if (sent != f.size) throw OffsiteError("local file " + f.path.string() + " changed size while uploading", false);
-        if (c.fsync_supported() && sftp_fsync(out) != SSH_OK) throw OffsiteError(c.error("cannot fsync", remote), true);
+        if (sent != f.size)
+            throw OffsiteError("local file " + f.path.string() + " changed size while uploading", false);
+        if (c.fsync_supported() && sftp_fsync(out) != SSH_OK)
+            throw OffsiteError(c.error("cannot fsync", remote), true);
     } catch (...) {
         sftp_close(out);
         throw;
@@ -329,16 +358,19 @@ std::string hash_remote(const Connection& c, const std::string& remote) {
     return h.hex();
 }
 
-// Checks that `dir` holds every local file with the same size (and hash when asked); returns the problem or "".
+// Checks that `dir` holds every local file with the same size (and hash when asked); returns the problem or
+// "".
 std::string check_remote(const Connection& c, const LocalTree& local, const std::string& dir, bool hashes) {
     for (const auto& f : local.files) {
         const std::string remote = dir + "/" + f.rel;
         auto a = lstat_remote(c, remote);
         if (!a) return c.error("missing after upload:", remote);
         if (a->size != f.size) {
-            return "remote size of " + remote + " is " + std::to_string(a->size) + ", expected " + std::to_string(f.size);
+            return "remote size of " + remote + " is " + std::to_string(a->size) + ", expected " +
+                   std::to_string(f.size);
         }
-        if (hashes && hash_remote(c, remote) != f.sha256) return "remote SHA-256 of " + remote + " does not match";
+        if (hashes && hash_remote(c, remote) != f.sha256)
+            return "remote SHA-256 of " + remote + " does not match";
     }
     return {};
 }
@@ -359,7 +391,8 @@ void upload_once(const SftpSpec& spec, const Secret& key, const LocalTree& local
                  const std::string& id) {
     Connection c(spec, key);
     if (!c.fsync_supported()) {
-        log::warn("backup", "sftp server lacks fsync@openssh.com; uploaded files are not fsynced", {{"host", spec.host}});
+        log::warn("backup", "sftp server lacks fsync@openssh.com; uploaded files are not fsynced",
+                  {{"host", spec.host}});
     }
     mkdir_parents(c, base);
     const std::string final_dir = join(base, id);
@@ -404,16 +437,25 @@ OffsiteResult upload_backup(const SftpSpec& spec, const Secret& private_key, con
             upload_once(spec, private_key, local, base, id);
             result.ok = true;
             result.error.clear();
-            const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            const auto secs =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             log::info("backup", "offsite copy uploaded",
-                      {{"id", id}, {"host", spec.host}, {"remote", result.remote_path}, {"attempt", attempt},
-                       {"files", static_cast<std::int64_t>(local.files.size())}, {"seconds", secs},
+                      {{"id", id},
+                       {"host", spec.host},
+                       {"remote", result.remote_path},
+                       {"attempt", attempt},
+                       {"files", static_cast<std::int64_t>(local.files.size())},
+                       {"seconds", secs},
                        {"verify_remote", spec.verify_remote}});
             return result;
         } catch (const OffsiteError& e) {
             result.error = e.what();
-            log::warn("backup", "offsite copy failed", {{"id", id}, {"host", spec.host}, {"attempt", attempt},
-                                                         {"error", result.error}, {"will_retry", e.retry && attempt < max_attempts}});
+            log::warn("backup", "offsite copy failed",
+                      {{"id", id},
+                       {"host", spec.host},
+                       {"attempt", attempt},
+                       {"error", result.error},
+                       {"will_retry", e.retry && attempt < max_attempts}});
             if (!e.retry) return result;
         } catch (const std::exception& e) {
             result.error = std::string("offsite copy failed: ") + e.what();
@@ -440,23 +482,19 @@ OffsiteResult prune_remote(const SftpSpec& spec, const Secret& private_key, cons
             result.ok = true;  // nothing uploaded yet
             return result;
         }
-        sftp_dir dir = sftp_opendir(c.sftp(), base.c_str());
-        if (dir == nullptr) throw OffsiteError(c.error("cannot list", base), true);
         std::vector<BackupEntry> backups;
         std::vector<std::string> stale;
         const auto now = std::chrono::system_clock::now();
-        while (sftp_attributes e = sftp_readdir(c.sftp(), dir)) {
-            Attributes entry(e);
-            if (entry->name == nullptr || !is_dir(*entry)) continue;
-            const std::string name = entry->name;
+        for (const auto& [name, dir] : list_dir(c, base)) {
+            if (!dir) continue;  // only steward backup directories are ever deleted
             if (is_backup_id(name, deployment)) {
                 backups.push_back({name, *parse_backup_id_time(name)});
             } else if (name.size() > 8 && name.compare(name.size() - 8, 8, ".partial") == 0) {
                 const std::string id = name.substr(0, name.size() - 8);
-                if (is_backup_id(id, deployment) && now - *parse_backup_id_time(id) > kStalePartialAge) stale.push_back(name);
+                if (is_backup_id(id, deployment) && now - *parse_backup_id_time(id) > kStalePartialAge)
+                    stale.push_back(name);
             }
         }
-        sftp_closedir(dir);
         for (const auto& d : plan_retention(backups, retention, tz)) {
             if (d.keep) continue;
             remove_tree(c, join(base, d.id));

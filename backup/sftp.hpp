@@ -1,11 +1,12 @@
 // Off-site copy of published backups over SFTP (libssh), with strict host-key checking and remote retention.
+// Both calls block (network I/O, retries with backoff): run them off the daemon's event loop.
 #pragma once
+
+#include <date/tz.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include <date/tz.h>
 
 #include "core/secret.hpp"
 #include "core/spec.hpp"
@@ -16,8 +17,8 @@ struct OffsiteResult {
     bool ok = false;
     std::string error;  // human text; never contains the key
     int attempts = 0;
-    std::string remote_path;            // upload: path/<deployment>/<id>; prune: path/<deployment>
-    std::vector<std::string> deleted;   // prune_remote: ids removed
+    std::string remote_path;           // upload: path/<deployment>/<id>; prune: path/<deployment>
+    std::vector<std::string> deleted;  // prune_remote: ids removed
 };
 
 // Uploads every file under `backup_dir` (the published <id>/ dir, subdirectories included) to

@@ -1,10 +1,9 @@
 // Unit tests of GFS retention over synthetic backup timelines.
+#include <date/date.h>
+#include <date/tz.h>
 #include <gtest/gtest.h>
 
 #include <map>
-
-#include <date/date.h>
-#include <date/tz.h>
 
 #include "backup/retention.hpp"
 
@@ -97,7 +96,8 @@ TEST(Retention, KeepLastCountsTheNewest) {
 // Six months of daily backups at 02:00 UTC, 2026-01-01 .. 2026-06-30 (a Tuesday).
 std::vector<BackupEntry> half_year_daily() {
     std::vector<BackupEntry> es;
-    for (auto d = date::sys_days{date::year{2026} / 1 / 1}; d <= date::sys_days{date::year{2026} / 6 / 30}; d += days{1}) {
+    for (auto d = date::sys_days{date::year{2026} / 1 / 1}; d <= date::sys_days{date::year{2026} / 6 / 30};
+         d += days{1}) {
         es.push_back(entry(d + hours{2}));
     }
     return es;
@@ -130,8 +130,8 @@ TEST(Retention, MonthsOfDailyBackupsGfs) {
 
 TEST(Retention, GapsCountOnlyPeriodsThatHaveABackup) {
     // Backups on Jan 1, 2, 10 and 20: with daily: 3, the three newest days that have one are kept.
-    std::vector<BackupEntry> es{entry(utc(2026, 1, 1, 2)), entry(utc(2026, 1, 2, 2)), entry(utc(2026, 1, 10, 2)),
-                                entry(utc(2026, 1, 20, 2))};
+    std::vector<BackupEntry> es{entry(utc(2026, 1, 1, 2)), entry(utc(2026, 1, 2, 2)),
+                                entry(utc(2026, 1, 10, 2)), entry(utc(2026, 1, 20, 2))};
     auto m = by_id(plan_retention(es, spec(0, 3, 0, 0), nullptr));
     EXPECT_EQ(m.at(id_for(utc(2026, 1, 20, 2))).rule, "newest");
     EXPECT_EQ(m.at(id_for(utc(2026, 1, 10, 2))).rule, "daily");
@@ -153,7 +153,8 @@ TEST(Retention, SeveralPerDayKeepsTheNewestOfEachDay) {
         for (int h : {1, 9, 17}) es.push_back(entry(utc(2026, 1, d, h)));
     }
     auto ds = plan_retention(es, spec(0, 3, 0, 0), nullptr);
-    std::vector<std::string> want{id_for(utc(2026, 1, 4, 17)), id_for(utc(2026, 1, 3, 17)), id_for(utc(2026, 1, 2, 17))};
+    std::vector<std::string> want{id_for(utc(2026, 1, 4, 17)), id_for(utc(2026, 1, 3, 17)),
+                                  id_for(utc(2026, 1, 2, 17))};
     EXPECT_EQ(kept(ds), want);
     auto m = by_id(ds);
     EXPECT_EQ(m.at(id_for(utc(2026, 1, 3, 17))).rule, "daily");
@@ -162,7 +163,8 @@ TEST(Retention, SeveralPerDayKeepsTheNewestOfEachDay) {
 
 TEST(Retention, DaysAreCalendarDaysInTheSpecTimeZone) {
     // 23:30 UTC on Jan 1 is 00:30 on Jan 2 in Berlin (CET, +1).
-    std::vector<BackupEntry> es{entry(utc(2026, 1, 1, 12)), entry(utc(2026, 1, 1, 23, 30)), entry(utc(2026, 1, 2, 12))};
+    std::vector<BackupEntry> es{entry(utc(2026, 1, 1, 12)), entry(utc(2026, 1, 1, 23, 30)),
+                                entry(utc(2026, 1, 2, 12))};
     auto utc_plan = by_id(plan_retention(es, spec(0, 2, 0, 0), nullptr));
     EXPECT_EQ(utc_plan.at(id_for(utc(2026, 1, 1, 23, 30))).rule, "daily");
     EXPECT_EQ(utc_plan.at(id_for(utc(2026, 1, 1, 12))).rule, "expired");
@@ -197,7 +199,8 @@ TEST(Retention, DstChangesInBerlin) {
 
 TEST(Retention, IsoWeeksSpanYearEnd) {
     // 2026-12-31 (Thu) and 2027-01-03 (Sun) are both ISO week 2026-W53; 2026-12-27 is W52.
-    std::vector<BackupEntry> es{entry(utc(2026, 12, 27, 12)), entry(utc(2026, 12, 31, 12)), entry(utc(2027, 1, 3, 12))};
+    std::vector<BackupEntry> es{entry(utc(2026, 12, 27, 12)), entry(utc(2026, 12, 31, 12)),
+                                entry(utc(2027, 1, 3, 12))};
     auto m = by_id(plan_retention(es, spec(0, 0, 2, 0), nullptr));
     EXPECT_EQ(m.at(id_for(utc(2027, 1, 3, 12))).rule, "newest");
     EXPECT_EQ(m.at(id_for(utc(2026, 12, 31, 12))).rule, "expired");

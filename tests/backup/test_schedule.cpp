@@ -1,8 +1,7 @@
 // Unit tests of cron parsing, next-run computation across DST in Europe/Berlin, and catch-up.
-#include <gtest/gtest.h>
-
 #include <date/date.h>
 #include <date/tz.h>
+#include <gtest/gtest.h>
 
 #include "backup/schedule.hpp"
 
@@ -120,13 +119,17 @@ TEST(Cron, ListsRangesStepsAndNames) {
 
 TEST(Cron, SundayIsZeroOrSeven) {
     // 2026-01-04 is a Sunday.
-    EXPECT_EQ(runs("0 0 * * 7", utc(2026, 1, 1), 1, nullptr), (std::vector<std::string>{"2026-01-04 00:00:00 UTC"}));
-    EXPECT_EQ(runs("0 0 * * 0", utc(2026, 1, 1), 1, nullptr), (std::vector<std::string>{"2026-01-04 00:00:00 UTC"}));
-    EXPECT_EQ(runs("0 0 * * SUN", utc(2026, 1, 1), 1, nullptr), (std::vector<std::string>{"2026-01-04 00:00:00 UTC"}));
+    EXPECT_EQ(runs("0 0 * * 7", utc(2026, 1, 1), 1, nullptr),
+              (std::vector<std::string>{"2026-01-04 00:00:00 UTC"}));
+    EXPECT_EQ(runs("0 0 * * 0", utc(2026, 1, 1), 1, nullptr),
+              (std::vector<std::string>{"2026-01-04 00:00:00 UTC"}));
+    EXPECT_EQ(runs("0 0 * * SUN", utc(2026, 1, 1), 1, nullptr),
+              (std::vector<std::string>{"2026-01-04 00:00:00 UTC"}));
 }
 
 TEST(Cron, DayOfMonthOrDayOfWeekWhenBothRestricted) {
-    // "13th of the month or any Friday": 2026-02-06 (Fri), 02-13 (Fri and 13th), 02-20 (Fri), 02-27 (Fri), 03-06, 03-13 (Fri).
+    // "13th of the month or any Friday": 2026-02-06 (Fri), 02-13 (Fri and 13th), 02-20 (Fri), 02-27 (Fri),
+    // 03-06, 03-13 (Fri).
     EXPECT_EQ(runs("0 0 13 * FRI", utc(2026, 2, 1), 4, nullptr),
               (std::vector<std::string>{"2026-02-06 00:00:00 UTC", "2026-02-13 00:00:00 UTC",
                                         "2026-02-20 00:00:00 UTC", "2026-02-27 00:00:00 UTC"}));
@@ -140,17 +143,22 @@ TEST(Cron, DayOfMonthOrDayOfWeekWhenBothRestricted) {
 
 TEST(Cron, Macros) {
     // 2026-01-01 is a Thursday.
-    EXPECT_EQ(runs("@hourly", utc(2026, 1, 1, 0, 1), 1, nullptr), (std::vector<std::string>{"2026-01-01 01:00:00 UTC"}));
-    EXPECT_EQ(runs("@weekly", utc(2026, 1, 1), 1, nullptr), (std::vector<std::string>{"2026-01-04 00:00:00 UTC"}));
+    EXPECT_EQ(runs("@hourly", utc(2026, 1, 1, 0, 1), 1, nullptr),
+              (std::vector<std::string>{"2026-01-01 01:00:00 UTC"}));
+    EXPECT_EQ(runs("@weekly", utc(2026, 1, 1), 1, nullptr),
+              (std::vector<std::string>{"2026-01-04 00:00:00 UTC"}));
     EXPECT_EQ(runs("@monthly", utc(2026, 1, 1), 2, nullptr),
               (std::vector<std::string>{"2026-02-01 00:00:00 UTC", "2026-03-01 00:00:00 UTC"}));
-    EXPECT_EQ(runs("@yearly", utc(2026, 1, 1), 1, nullptr), (std::vector<std::string>{"2027-01-01 00:00:00 UTC"}));
-    EXPECT_EQ(runs("@daily", utc(2026, 1, 1), 1, berlin()), (std::vector<std::string>{"2026-01-01 23:00:00 UTC"}));
+    EXPECT_EQ(runs("@yearly", utc(2026, 1, 1), 1, nullptr),
+              (std::vector<std::string>{"2027-01-01 00:00:00 UTC"}));
+    EXPECT_EQ(runs("@daily", utc(2026, 1, 1), 1, berlin()),
+              (std::vector<std::string>{"2026-01-01 23:00:00 UTC"}));
     EXPECT_EQ(CronSchedule::parse("  @daily ").text(), "@daily");
 }
 
 TEST(Cron, LeapDayOnly) {
-    EXPECT_EQ(runs("0 0 29 2 *", utc(2026, 1, 1), 1, nullptr), (std::vector<std::string>{"2028-02-29 00:00:00 UTC"}));
+    EXPECT_EQ(runs("0 0 29 2 *", utc(2026, 1, 1), 1, nullptr),
+              (std::vector<std::string>{"2028-02-29 00:00:00 UTC"}));
 }
 
 TEST(Cron, InvalidExpressionsHaveClearErrors) {
@@ -158,7 +166,8 @@ TEST(Cron, InvalidExpressionsHaveClearErrors) {
     EXPECT_NE(parse_error("* * * *").find("expected 5 fields"), std::string::npos);
     EXPECT_NE(parse_error("* * * *").find("got 4"), std::string::npos);
     EXPECT_NE(parse_error("* * * * * *").find("got 6"), std::string::npos);
-    EXPECT_NE(parse_error("60 * * * *").find("minute field \"60\": value 60 out of range 0-59"), std::string::npos);
+    EXPECT_NE(parse_error("60 * * * *").find("minute field \"60\": value 60 out of range 0-59"),
+              std::string::npos);
     EXPECT_NE(parse_error("0 24 * * *").find("hour field"), std::string::npos);
     EXPECT_NE(parse_error("0 0 0 * *").find("day-of-month field \"0\""), std::string::npos);
     EXPECT_NE(parse_error("0 0 * 13 *").find("month field"), std::string::npos);
@@ -181,6 +190,17 @@ TEST(Cron, PreviousAtOrBefore) {
     // Second pass through 02:30 on the fall-back day: the run was the first pass.
     EXPECT_EQ(show(*s.previous_at_or_before(utc(2026, 10, 25, 1, 45), berlin())), "2026-10-25 00:30:00 UTC");
     EXPECT_EQ(show(*s.previous_at_or_before(utc(2026, 3, 29, 1, 5), berlin())), "2026-03-29 01:00:00 UTC");
+}
+
+TEST(TimeZone, FindsIanaNamesAndRejectsUnknownOnes) {
+    EXPECT_EQ(find_time_zone("Europe/Berlin")->name(), "Europe/Berlin");
+    EXPECT_EQ(find_time_zone("UTC")->name(), "UTC");
+    try {
+        find_time_zone("Mars/Olympus");
+        FAIL() << "no error";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("unknown time zone \"Mars/Olympus\""), std::string::npos);
+    }
 }
 
 TEST(CatchUp, NoLastSuccessIsDue) {
