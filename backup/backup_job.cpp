@@ -1,9 +1,9 @@
 // Backup configuration from a spec or flags, listing, retention, off-site copy and the figures for /metrics.
 #include "backup/backup_job.hpp"
 
-#include <algorithm>
-
 #include <date/tz.h>
+
+#include <algorithm>
 #include <pqxx/pqxx>
 
 #include "backup/catalog.hpp"
@@ -63,8 +63,8 @@ std::vector<BackupInfo> list_backups(const fs::path& dir) {
         b.finished = parse_iso_utc(m.finished).value_or(*parse_backup_id(name));
         b.bytes = m.bytes();
         b.verified = m.verification.level == "none" || m.verification.level.empty() ? "none"
-                     : m.verification.ok                                              ? m.verification.level
-                                                                                      : "failed";
+                     : m.verification.ok                                            ? m.verification.level
+                                                                                    : "failed";
         b.format = m.format;
         b.compression = m.compression;
         b.encrypted = m.encryption != "none";
@@ -155,7 +155,8 @@ OffsiteReport copy_offsite(const BackupConfig& c, const fs::path& published) {
     r.attempts = up.attempts;
     r.remote_path = up.remote_path;
     if (up.ok) {
-        auto pr = prune_remote(*c.settings.sftp, *c.sftp_key, c.deployment, c.settings.retention, zone(c.timezone));
+        auto pr =
+            prune_remote(*c.settings.sftp, *c.sftp_key, c.deployment, c.settings.retention, zone(c.timezone));
         if (!pr.ok) log::warn("backup", "remote retention failed", {{"error", pr.error}});
     } else {
         log::error("backup", "off-site copy failed", {{"error", up.error}, {"attempts", up.attempts}});
@@ -175,7 +176,9 @@ BackupMetrics backup_metrics(const BackupConfig& c) {
     BackupMetrics m;
     auto list = list_backups(c.settings.dir);
     auto now = std::chrono::system_clock::now();
-    auto age = [&](std::chrono::system_clock::time_point t) { return std::chrono::duration<double>(now - t).count(); };
+    auto age = [&](std::chrono::system_clock::time_point t) {
+        return std::chrono::duration<double>(now - t).count();
+    };
     m.backup_count = static_cast<std::int64_t>(list.size());
     if (!list.empty()) {
         const auto& newest = list.back();

@@ -1,12 +1,12 @@
-// `backup now`: lock, dump into <id>.partial/, hash and fsync while streaming, verify, publish by rename, then prune and copy off-site.
+// `backup now`: lock, dump into <id>.partial/, hash and fsync while streaming, verify, publish by rename,
+// then prune and copy off-site.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <pqxx/pqxx>
 #include <system_error>
 #include <thread>
-
-#include <pqxx/pqxx>
 
 #include "backup/backup_job.hpp"
 #include "backup/catalog.hpp"
@@ -14,6 +14,7 @@
 #include "backup/lock.hpp"
 #include "backup/manifest.hpp"
 #include "backup/pg_tools.hpp"
+#include "backup/progress.hpp"
 #include "backup/stream.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
@@ -27,37 +28,14 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Bytes and rate on stderr, at most four times a second.
-class Progress {
-public:
-    Progress(bool enabled, std::string what) : enabled_(enabled), what_(std::move(what)) {}
-    ~Progress() {
-        if (shown_) std::fputs("\n", stderr);
-    }
-    void update(std::uint64_t bytes) {
-        if (!enabled_) return;
-        auto now = Clock::now();
-        if (now - last_ < std::chrono::milliseconds(250)) return;
-        last_ = now;
-        double secs = std::chrono::duration<double>(now - start_).count();
-        double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
-        std::fprintf(stderr, "\r%s: %.1f MiB, %.1f MiB/s   ", what_.c_str(), mib, secs > 0 ? mib / secs : 0.0);
-        shown_ = true;
-    }
-
-private:
-    bool enabled_;
-    std::string what_;
-    Clock::time_point start_ = Clock::now();
-    Clock::time_point last_{};
-    bool shown_ = false;
-};
-
 std::string compression_text(const Compression& c) {
     switch (c.algorithm) {
-        case Compression::Algorithm::zstd: return "zstd:" + std::to_string(c.level);
-        case Compression::Algorithm::gzip: return "gzip:" + std::to_string(c.level);
-        case Compression::Algorithm::none: return "none";
+        case Compression::Algorithm::zstd:
+            return "zstd:" + std::to_string(c.level);
+        case Compression::Algorithm::gzip:
+            return "gzip:" + std::to_string(c.level);
+        case Compression::Algorithm::none:
+            return "none";
     }
     return "none";
 }
@@ -66,7 +44,8 @@ std::string compression_text(const Compression& c) {
 struct OutputChain {
     std::unique_ptr<Sink> enc, zstd;
     Sink* head;
-    OutputChain(FileSink& file, const std::optional<Secret>& key, std::optional<int> zstd_level) : head(&file) {
+    OutputChain(FileSink& file, const std::optional<Secret>& key, std::optional<int> zstd_level)
+        : head(&file) {
         if (key) {
             enc = make_encryptor(*head, *key);
             head = enc.get();
@@ -102,13 +81,13 @@ std::uint64_t stream_tool(const std::vector<std::string>& argv, const std::map<s
     return raw;
 }
 
-void dump_custom(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial, const std::string& snapshot,
-                 BackupManifest& m) {
+void dump_custom(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial,
+                 const std::string& snapshot, BackupManifest& m) {
     const auto& comp = c.settings.compression;
     int pg_level = comp.algorithm == Compression::Algorithm::gzip ? comp.level : 0;
-    std::vector<std::string> argv{"pg_dump", "--format=custom", "--compress=" + std::to_string(pg_level),
-                                  "--lock-wait-timeout=" + std::to_string(c.settings.lock_wait_timeout.count()),
-                                  "--no-password"};
+    std::vector<std::string> argv{
+        "pg_dump", "--format=custom", "--compress=" + std::to_string(pg_level),
+        "--lock-wait-timeout=" + std::to_string(c.settings.lock_wait_timeout.count()), "--no-password"};
     if (!snapshot.empty()) argv.push_back("--snapshot=" + snapshot);
     argv.push_back("--dbname=" + tc.conninfo);
     FileSink file(partial / "dump");
@@ -120,15 +99,19 @@ void dump_custom(const BackupConfig& c, const ToolConnection& tc, const fs::path
     m.files.push_back({"dump", file.bytes(), file.sha256()});
 }
 
-void dump_directory(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial, const std::string& snapshot,
-                    BackupManifest& m) {
+void dump_directory(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial,
+                    const std::string& snapshot, BackupManifest& m) {
     const auto& comp = c.settings.compression;
     int pg_level = comp.algorithm == Compression::Algorithm::gzip ? comp.level : 0;
     auto dir = partial / "dump";
-    std::vector<std::string> argv{"pg_dump", "--format=directory", "--jobs=" + std::to_string(std::max(1, c.settings.jobs)),
-                                  "--compress=" + std::to_string(pg_level),
-                                  "--lock-wait-timeout=" + std::to_string(c.settings.lock_wait_timeout.count()),
-                                  "--no-password", "--file=" + dir.string()};
+    std::vector<std::string> argv{
+        "pg_dump",
+        "--format=directory",
+        "--jobs=" + std::to_string(std::max(1, c.settings.jobs)),
+        "--compress=" + std::to_string(pg_level),
+        "--lock-wait-timeout=" + std::to_string(c.settings.lock_wait_timeout.count()),
+        "--no-password",
+        "--file=" + dir.string()};
     if (!snapshot.empty()) argv.push_back("--snapshot=" + snapshot);
     argv.push_back("--dbname=" + tc.conninfo);
     Capture err;
@@ -166,7 +149,8 @@ void dump_directory(const BackupConfig& c, const ToolConnection& tc, const fs::p
     fsync_path(dir);
 }
 
-void dump_globals(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial, BackupManifest& m) {
+void dump_globals(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial,
+                  BackupManifest& m) {
     std::vector<std::string> argv{"pg_dumpall", "--globals-only", "--no-role-passwords", "--no-password",
                                   "--dbname=" + tc.conninfo};
     FileSink file(partial / "globals.sql");
@@ -180,7 +164,8 @@ std::string fresh_id(const BackupConfig& c, TimePoint t) {
     for (;;) {
         std::string id = make_backup_id(c.deployment, t);
         auto d = c.settings.dir;
-        if (!fs::exists(d / id) && !fs::exists(d / (id + ".partial")) && !fs::exists(d / (id + ".failed"))) return id;
+        if (!fs::exists(d / id) && !fs::exists(d / (id + ".partial")) && !fs::exists(d / (id + ".failed")))
+            return id;
         t += std::chrono::seconds(1);
     }
 }
@@ -198,9 +183,12 @@ void remove_leftovers(const fs::path& dir) {
 
 int BackupOutcome::exit_code() const {
     switch (status) {
-        case Status::published: return offsite && !offsite->ok ? 1 : 0;
-        case Status::skipped: return 0;
-        default: return 1;
+        case Status::published:
+            return offsite && !offsite->ok ? 1 : 0;
+        case Status::skipped:
+            return 0;
+        default:
+            return 1;
     }
 }
 
@@ -235,6 +223,8 @@ BackupOutcome run_backup(const BackupConfig& c) {
         return out;
     }
 
+    remove_leftovers(c.settings.dir);  // only a steward holding this folder's lock writes .partial here
+
     std::unique_ptr<pqxx::connection> conn;
     std::string database;
     try {
@@ -249,18 +239,19 @@ BackupOutcome run_backup(const BackupConfig& c) {
     try {
         if (auto holder = try_backup_advisory_lock(*conn, database)) {
             out.status = BackupOutcome::Status::skipped;
-            out.error = "another backup of database " + database + " is running (advisory lock held by " + *holder + ")";
+            out.error = "another backup of database " + database + " is running (advisory lock held by " +
+                        *holder + ")";
             return out;
         }
-        remove_leftovers(c.settings.dir);
-
         std::string tool_version;
         auto tool_major = tool_major_version("pg_dump", &tool_version);
         int server_major = pg::server_major_version(*conn);
-        if (!tool_major) return fail("pg_dump not found: install postgresql-client-" + std::to_string(server_major));
+        if (!tool_major)
+            return fail("pg_dump not found: install postgresql-client-" + std::to_string(server_major));
         if (*tool_major < server_major)
-            return fail("pg_dump " + tool_version + " is older than the server (major " + std::to_string(server_major) +
-                        "): install postgresql-client-" + std::to_string(server_major));
+            return fail("pg_dump " + tool_version + " is older than the server (major " +
+                        std::to_string(server_major) + "): install postgresql-client-" +
+                        std::to_string(server_major));
         if (!tool_major_version("pg_dumpall"))
             return fail("pg_dumpall not found: install postgresql-client-" + std::to_string(server_major));
         {
@@ -294,6 +285,7 @@ BackupOutcome run_backup(const BackupConfig& c) {
     };
     try {
         fs::create_directory(partial);
+        fs::permissions(partial, fs::perms::owner_all);  // dumps hold the whole database
         auto tc = tool_connection(c.database_url);
         std::string snapshot;
         if (c.settings.verify == BackupsSpec::Verify::restore) {

@@ -37,7 +37,8 @@ void record_published(pqxx::connection& c, const BackupManifest& m, std::uint64_
     ensure_catalog(c);
     pqxx::work tx(c);
     tx.exec_params(
-        "INSERT INTO steward_backups (id, database, host, status, started_at, finished_at, duration_seconds, bytes, verified)"
+        "INSERT INTO steward_backups (id, database, host, status, started_at, finished_at, duration_seconds, "
+        "bytes, verified)"
         " VALUES ($1, $2, $3, 'published', $4::timestamptz, $5::timestamptz, $6, $7, $8)"
         " ON CONFLICT (id) DO UPDATE SET status = 'published', finished_at = EXCLUDED.finished_at,"
         " duration_seconds = EXCLUDED.duration_seconds, bytes = EXCLUDED.bytes, verified = EXCLUDED.verified",
@@ -46,13 +47,16 @@ void record_published(pqxx::connection& c, const BackupManifest& m, std::uint64_
     tx.commit();
 }
 
-void record_failure(pqxx::connection& c, const std::string& id, const std::string& database, const std::string& started,
-                    double duration_seconds, const std::string& status, const std::string& error) {
+void record_failure(pqxx::connection& c, const std::string& id, const std::string& database,
+                    const std::string& started, double duration_seconds, const std::string& status,
+                    const std::string& error) {
     ensure_catalog(c);
     pqxx::work tx(c);
     tx.exec_params(
-        "INSERT INTO steward_backups (id, database, host, status, started_at, finished_at, duration_seconds, error)"
-        " VALUES ($1, $2, $3, $4, $5::timestamptz, now(), $6, $7) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,"
+        "INSERT INTO steward_backups (id, database, host, status, started_at, finished_at, duration_seconds, "
+        "error)"
+        " VALUES ($1, $2, $3, $4, $5::timestamptz, now(), $6, $7) ON CONFLICT (id) DO UPDATE SET status = "
+        "EXCLUDED.status,"
         " error = EXCLUDED.error",
         id, database, host_name(), status, started, duration_seconds, error);
     tx.commit();
@@ -60,8 +64,9 @@ void record_failure(pqxx::connection& c, const std::string& id, const std::strin
 
 void record_offsite(pqxx::connection& c, const std::string& id, bool ok, const std::string& error) {
     pqxx::work tx(c);
-    tx.exec_params("UPDATE steward_backups SET offsite_ok = $2, offsite_at = now(), offsite_error = $3 WHERE id = $1", id,
-                   ok, error);
+    tx.exec_params(
+        "UPDATE steward_backups SET offsite_ok = $2, offsite_at = now(), offsite_error = $3 WHERE id = $1",
+        id, ok, error);
     tx.commit();
 }
 
@@ -79,14 +84,21 @@ BackupMetrics catalog_metrics(pqxx::connection& c, const std::string& database) 
     pqxx::nontransaction tx(c);
     auto r = tx.exec_params(
         "SELECT"
-        " (SELECT extract(epoch FROM finished_at)::float8 FROM steward_backups WHERE database = $1 AND status IN ('published','pruned') ORDER BY finished_at DESC LIMIT 1),"
-        " (SELECT duration_seconds FROM steward_backups WHERE database = $1 AND status IN ('published','pruned') ORDER BY finished_at DESC LIMIT 1),"
-        " (SELECT bytes::float8 FROM steward_backups WHERE database = $1 AND status IN ('published','pruned') ORDER BY finished_at DESC LIMIT 1),"
-        " (SELECT count(*) FROM steward_backups WHERE database = $1 AND status IN ('failed','verify_failed')),"
+        " (SELECT extract(epoch FROM finished_at)::float8 FROM steward_backups WHERE database = $1 AND "
+        "status IN ('published','pruned') ORDER BY finished_at DESC LIMIT 1),"
+        " (SELECT duration_seconds FROM steward_backups WHERE database = $1 AND status IN "
+        "('published','pruned') ORDER BY finished_at DESC LIMIT 1),"
+        " (SELECT bytes::float8 FROM steward_backups WHERE database = $1 AND status IN "
+        "('published','pruned') ORDER BY finished_at DESC LIMIT 1),"
+        " (SELECT count(*) FROM steward_backups WHERE database = $1 AND status IN "
+        "('failed','verify_failed')),"
         " (SELECT count(*) FROM steward_backups WHERE database = $1 AND status = 'published'),"
-        " (SELECT extract(epoch FROM now() - max(finished_at))::float8 FROM steward_backups WHERE database = $1 AND status = 'published'),"
-        " (SELECT extract(epoch FROM now() - min(finished_at))::float8 FROM steward_backups WHERE database = $1 AND status = 'published'),"
-        " (SELECT extract(epoch FROM max(offsite_at))::float8 FROM steward_backups WHERE database = $1 AND offsite_ok)",
+        " (SELECT extract(epoch FROM now() - max(finished_at))::float8 FROM steward_backups WHERE database = "
+        "$1 AND status = 'published'),"
+        " (SELECT extract(epoch FROM now() - min(finished_at))::float8 FROM steward_backups WHERE database = "
+        "$1 AND status = 'published'),"
+        " (SELECT extract(epoch FROM max(offsite_at))::float8 FROM steward_backups WHERE database = $1 AND "
+        "offsite_ok)",
         database);
     BackupMetrics m;
     m.from_catalog = true;

@@ -9,8 +9,8 @@
 namespace steward::backup {
 
 // Verifies the backup in `folder` (published or .partial) described by `m`.
-VerifyOutcome verify_folder(const BackupConfig& c, const std::filesystem::path& folder, const BackupManifest& m,
-                            BackupsSpec::Verify level);
+VerifyOutcome verify_folder(const BackupConfig& c, const std::filesystem::path& folder,
+                            const BackupManifest& m, BackupsSpec::Verify level);
 // Retention with the folder lock already held by the caller.
 PruneOutcome prune_locked(const BackupConfig& c, bool dry_run);
 // Uploads a published backup and applies retention remotely.

@@ -1,4 +1,5 @@
-// The process lock on <backups dir>/.lock (flock) and the PostgreSQL advisory lock for one database's backups.
+// The process lock on <backups dir>/.lock (flock) and the PostgreSQL advisory lock for one database's
+// backups.
 #include "backup/lock.hpp"
 
 #include <fcntl.h>
@@ -6,9 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <system_error>
-
 #include <pqxx/pqxx>
+#include <system_error>
 
 #include "core/pg.hpp"
 

@@ -2,17 +2,16 @@
 #include "backup/manifest.hpp"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-
-#include <boost/json.hpp>
-#include <openssl/evp.h>
 
 #include "backup/stream.hpp"
 
@@ -48,7 +47,8 @@ std::string BackupManifest::dump_sha256() const {
 
 json::value to_json(const BackupManifest& m) {
     json::array files;
-    for (const auto& f : m.files) files.push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
+    for (const auto& f : m.files)
+        files.push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
     json::object counts;
     for (const auto& [t, n] : m.row_counts) counts[t] = n;
     json::object verification{{"level", m.verification.level},
@@ -93,7 +93,8 @@ double num(const json::object& o, const char* k) {
 }  // namespace
 
 BackupManifest manifest_from_json(const json::value& v) {
-    if (!v.is_object() || !v.as_object().contains("steward_backup")) throw std::runtime_error("not a steward manifest");
+    if (!v.is_object() || !v.as_object().contains("steward_backup"))
+        throw std::runtime_error("not a steward manifest");
     const auto& o = v.as_object();
     BackupManifest m;
     m.id = str(o, "id");
@@ -110,7 +111,8 @@ BackupManifest manifest_from_json(const json::value& v) {
     if (auto* fs = o.if_contains("files"); fs && fs->is_array())
         for (const auto& f : fs->get_array()) {
             if (!f.is_object()) continue;
-            m.files.push_back({str(f.get_object(), "path"), static_cast<std::uint64_t>(num(f.get_object(), "bytes")),
+            m.files.push_back({str(f.get_object(), "path"),
+                               static_cast<std::uint64_t>(num(f.get_object(), "bytes")),
                                str(f.get_object(), "sha256")});
         }
     m.started = str(o, "started");
@@ -126,7 +128,8 @@ BackupManifest manifest_from_json(const json::value& v) {
         m.verification.error = str(vo, "error");
     }
     if (auto* rc = o.if_contains("row_counts"); rc && rc->is_object())
-        for (const auto& [k, n] : rc->get_object()) m.row_counts[std::string(k)] = static_cast<std::int64_t>(num(rc->get_object(), k.data()));
+        for (const auto& [k, n] : rc->get_object())
+            m.row_counts[std::string(k)] = static_cast<std::int64_t>(num(rc->get_object(), k.data()));
     if (m.id.empty()) throw std::runtime_error("manifest has no id");
     return m;
 }
@@ -201,7 +204,8 @@ std::optional<TimePoint> parse_backup_id(const std::string& name) {
     std::string t = name.substr(name.size() - stamp);
     for (std::size_t i = 0; i < stamp; ++i) {
         bool digit = t[i] >= '0' && t[i] <= '9';
-        if ((i == 8 && t[i] != 'T') || (i == 15 && t[i] != 'Z') || (i != 8 && i != 15 && !digit)) return std::nullopt;
+        if ((i == 8 && t[i] != 'T') || (i == 15 && t[i] != 'Z') || (i != 8 && i != 15 && !digit))
+            return std::nullopt;
     }
     auto n = [&](std::size_t at, std::size_t len) { return std::stoi(t.substr(at, len)); };
     return from_fields(n(0, 4), n(4, 2), n(6, 2), n(9, 2), n(11, 2), n(13, 2));

@@ -1,6 +1,7 @@
 // The backup manifest (manifest.json), backup ids and the on-disk layout of a backups folder.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -8,8 +9,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/json/value.hpp>
 
 namespace steward::backup {
 
@@ -24,7 +23,7 @@ struct ManifestFile {
 struct Verification {
     std::string level;  // full | restore | none
     bool ok = false;
-    std::string at;     // ISO 8601 UTC
+    std::string at;  // ISO 8601 UTC
     double duration_seconds = 0;
     std::string error;
 };

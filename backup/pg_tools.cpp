@@ -1,4 +1,5 @@
-// Running PostgreSQL's client tools for backups: credentials via environment, versions, captured stderr, row counts.
+// Running PostgreSQL's client tools for backups: credentials via environment, versions, captured stderr, row
+// counts.
 #include "backup/pg_tools.hpp"
 
 #include <sys/mman.h>
@@ -7,10 +8,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <pqxx/pqxx>
 #include <regex>
 #include <system_error>
-
-#include <pqxx/pqxx>
 
 #include "core/pg.hpp"
 #include "core/process.hpp"

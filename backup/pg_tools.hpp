@@ -1,12 +1,12 @@
-// Running PostgreSQL's client tools for backups: credentials via environment, versions, captured stderr, row counts.
+// Running PostgreSQL's client tools for backups: credentials via environment, versions, captured stderr, row
+// counts.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <string>
-
 #include <pqxx/transaction_base>
+#include <string>
 
 namespace steward::backup {
 
@@ -22,7 +22,7 @@ std::optional<int> tool_major_version(const std::string& program, std::string* v
 
 // An anonymous in-memory file for a child's stderr, read back after it exits.
 class Capture {
-public:
+  public:
     Capture();
     ~Capture();
     Capture(const Capture&) = delete;
@@ -30,7 +30,7 @@ public:
     int fd() const { return fd_; }
     std::string text(std::size_t max_bytes = 4000) const;  // the last max_bytes, trimmed
 
-private:
+  private:
     int fd_ = -1;
 };
 

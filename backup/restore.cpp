@@ -1,6 +1,5 @@
 // `backup restore`: refuse a non-empty target without --clean, optionally replay roles, then pg_restore.
 #include <chrono>
-
 #include <pqxx/pqxx>
 
 #include "backup/internal.hpp"
@@ -15,8 +14,10 @@ namespace fs = std::filesystem;
 namespace {
 
 class StringSink : public Sink {
-public:
-    void write(const std::uint8_t* d, std::size_t n) override { text.append(reinterpret_cast<const char*>(d), n); }
+  public:
+    void write(const std::uint8_t* d, std::size_t n) override {
+        text.append(reinterpret_cast<const char*>(d), n);
+    }
     void finish() override {}
     std::string text;
 };
@@ -27,9 +28,10 @@ std::int64_t count_user_tables(const std::string& url) {
     auto c = pg::connect(url);
     pqxx::nontransaction tx(*c);
     return tx
-        .exec("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-              "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-              "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'")[0][0]
+        .exec(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'")[0][0]
         .as<std::int64_t>();
 }
 
@@ -53,7 +55,8 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
         return finish(e.what());
     }
     if (m.encryption != "none" && !c.encryption_key)
-        return finish("backup " + id + " is encrypted: set backups.encryption.key (the key it was made with)");
+        return finish("backup " + id +
+                      " is encrypted: set backups.encryption.key (the key it was made with)");
     if (o.target_url.empty()) return finish("no target database: pass --database-url");
 
     std::string target_db;
@@ -66,7 +69,8 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
                           " tables: pass --clean to replace its contents, or restore into an empty database");
         }
     } catch (const std::exception& e) {
-        return finish("cannot connect to target database " + pg::redact_url(o.target_url) + ": " + redact(e.what()));
+        return finish("cannot connect to target database " + pg::redact_url(o.target_url) + ": " +
+                      redact(e.what()));
     }
     log::info("backup", "restore started", {{"id", id}, {"target", pg::redact_url(o.target_url)}});
     auto tc = tool_connection(o.target_url);
@@ -79,7 +83,8 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
             return finish(std::string("globals.sql: ") + e.what());
         }
         ProcessOptions p;
-        p.argv = {"psql", "--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=0", "--dbname=" + tc.conninfo};
+        p.argv = {"psql",          "--no-psqlrc",           "--quiet",
+                  "--no-password", "--set=ON_ERROR_STOP=0", "--dbname=" + tc.conninfo};
         p.env = tc.env;
         p.stdin_fd = ProcessOptions::kPipe;
         p.stdout_fd = ProcessOptions::kPipe;
@@ -92,7 +97,8 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
         }
         if (!r.ok()) return finish("restoring globals failed (" + describe_status(r.status) + "): " + r.err);
         // Roles that already exist make psql complain; that is expected on a live server.
-        if (!r.err.empty()) log::warn("backup", "globals restored with notices", {{"psql", r.err.substr(0, 2000)}});
+        if (!r.err.empty())
+            log::warn("backup", "globals restored with notices", {{"psql", r.err.substr(0, 2000)}});
     }
 
     std::vector<std::string> args{"--dbname=" + tc.conninfo, "--no-password"};
@@ -103,7 +109,7 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
     PgRestoreRun run;
     try {
         run = run_pg_restore(folder, m, c.encryption_key, args, tc.env, std::max(1, o.jobs),
-                             c.settings.dir / (".restore-" + id + ".tmp"));
+                             c.settings.dir / (".restore-" + id + ".tmp"), c.progress);
     } catch (const std::exception& e) {
         return finish(std::string("pg_restore: ") + e.what());
     }

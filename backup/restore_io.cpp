@@ -4,6 +4,7 @@
 #include <csignal>
 #include <system_error>
 
+#include "backup/progress.hpp"
 #include "core/process.hpp"
 
 namespace steward::backup {
@@ -18,8 +19,9 @@ ScratchDir::~ScratchDir() {
     std::filesystem::remove_all(path_, ec);
 }
 
-void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManifest& m, const std::optional<Secret>& key,
-                 bool decompress) {
+void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManifest& m,
+                 const std::optional<Secret>& key, bool decompress,
+                 const std::function<void(std::uint64_t)>& on_bytes) {
     Sink* head = &sink;
     std::unique_ptr<Sink> zstd, dec;
     if (decompress && m.compression.rfind("zstd", 0) == 0) {
@@ -27,11 +29,12 @@ void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManif
         head = zstd.get();
     }
     if (m.encryption != "none") {
-        if (!key) throw StreamError("backup " + m.id + " is encrypted: set backups.encryption.key to its key");
+        if (!key)
+            throw StreamError("backup " + m.id + " is encrypted: set backups.encryption.key to its key");
         dec = make_decryptor(*head, *key);
         head = dec.get();
     }
-    pump_file(src, *head);
+    pump_file(src, *head, on_bytes);
 }
 
 std::string PgRestoreRun::error() const {
@@ -70,7 +73,9 @@ PgRestoreRun run_tool(std::vector<std::string> argv, const std::map<std::string,
 PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const BackupManifest& m,
                             const std::optional<Secret>& key, std::vector<std::string> args,
                             const std::map<std::string, std::string>& env, int jobs,
-                            const std::filesystem::path& scratch) {
+                            const std::filesystem::path& scratch, bool progress) {
+    Progress shown(progress, "restore: read");
+    auto on_bytes = [&](std::uint64_t n) { shown.update(n); };
     std::vector<std::string> argv{"pg_restore"};
     argv.insert(argv.end(), args.begin(), args.end());
     if (jobs > 1) argv.push_back("--jobs=" + std::to_string(jobs));
@@ -106,7 +111,7 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
         auto file = tmp.path() / "dump";
         try {
             FileSink out(file);
-            decode_file(dump, out, m, key, true);
+            decode_file(dump, out, m, key, true, on_bytes);
         } catch (const std::exception& e) {
             run.decode_error = e.what();
             return run;
@@ -127,7 +132,7 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
     Child child = spawn(o);
     try {
         FdSink in(child.stdin_fd(), "pg_restore input");
-        decode_file(dump, in, m, key, true);
+        decode_file(dump, in, m, key, true, on_bytes);
     } catch (const std::exception& e) {
         run.decode_error = e.what();
     }
@@ -135,7 +140,8 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
     run.status = child.wait();
     run.stderr_text = err.text();
     // pg_restore's own complaint explains a broken pipe better than EPIPE does.
-    if (run.status != 0 && run.decode_error.find("Broken pipe") != std::string::npos) run.decode_error.clear();
+    if (run.status != 0 && run.decode_error.find("Broken pipe") != std::string::npos)
+        run.decode_error.clear();
     return run;
 }
 

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,8 +16,9 @@
 namespace steward::backup {
 
 // Decrypts (and for custom+zstd decompresses) `src` of backup `m` into `sink`, finishing it.
-void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManifest& m, const std::optional<Secret>& key,
-                 bool decompress);
+void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManifest& m,
+                 const std::optional<Secret>& key, bool decompress,
+                 const std::function<void(std::uint64_t)>& on_bytes = {});
 
 struct PgRestoreRun {
     int status = -1;
@@ -30,18 +33,18 @@ struct PgRestoreRun {
 PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const BackupManifest& m,
                             const std::optional<Secret>& key, std::vector<std::string> args,
                             const std::map<std::string, std::string>& env, int jobs,
-                            const std::filesystem::path& scratch);
+                            const std::filesystem::path& scratch, bool progress = false);
 
 // A folder removed (recursively) on destruction.
 class ScratchDir {
-public:
+  public:
     explicit ScratchDir(std::filesystem::path path);
     ~ScratchDir();
     ScratchDir(const ScratchDir&) = delete;
     ScratchDir& operator=(const ScratchDir&) = delete;
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 

@@ -2,15 +2,14 @@
 #include "backup/stream.hpp"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <vector>
-
-#include <openssl/evp.h>
-#include <zstd.h>
 
 namespace steward::backup {
 namespace {
@@ -46,12 +45,14 @@ void write_all(int fd, const std::uint8_t* data, std::size_t size, const std::st
 }
 
 class ZstdCompressor : public Sink {
-public:
-    ZstdCompressor(Sink& next, int level, int workers) : next_(next), cctx_(ZSTD_createCCtx()), out_(ZSTD_CStreamOutSize()) {
+  public:
+    ZstdCompressor(Sink& next, int level, int workers)
+        : next_(next), cctx_(ZSTD_createCCtx()), out_(ZSTD_CStreamOutSize()) {
         if (!cctx_) throw StreamError("zstd: out of memory");
         ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level);
         ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
-        if (workers > 0) ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, workers);  // ignored without MT support
+        if (workers > 0)
+            ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, workers);  // ignored without MT support
     }
     ~ZstdCompressor() override { ZSTD_freeCCtx(cctx_); }
     void write(const std::uint8_t* data, std::size_t size) override { run(data, size, ZSTD_e_continue); }
@@ -60,13 +61,14 @@ public:
         next_.finish();
     }
 
-private:
+  private:
     void run(const std::uint8_t* data, std::size_t size, ZSTD_EndDirective mode) {
         ZSTD_inBuffer in{data, size, 0};
         for (;;) {
             ZSTD_outBuffer out{out_.data(), out_.size(), 0};
             std::size_t left = ZSTD_compressStream2(cctx_, &out, &in, mode);
-            if (ZSTD_isError(left)) throw StreamError(std::string("zstd compress: ") + ZSTD_getErrorName(left));
+            if (ZSTD_isError(left))
+                throw StreamError(std::string("zstd compress: ") + ZSTD_getErrorName(left));
             if (out.pos > 0) next_.write(out_.data(), out.pos);
             bool done = mode == ZSTD_e_end ? left == 0 : in.pos == in.size;
             if (done) break;
@@ -78,8 +80,9 @@ private:
 };
 
 class ZstdDecompressor : public Sink {
-public:
-    explicit ZstdDecompressor(Sink& next) : next_(next), dctx_(ZSTD_createDCtx()), out_(ZSTD_DStreamOutSize()) {
+  public:
+    explicit ZstdDecompressor(Sink& next)
+        : next_(next), dctx_(ZSTD_createDCtx()), out_(ZSTD_DStreamOutSize()) {
         if (!dctx_) throw StreamError("zstd: out of memory");
     }
     ~ZstdDecompressor() override { ZSTD_freeDCtx(dctx_); }
@@ -90,7 +93,8 @@ public:
             std::size_t before = in.pos;
             std::size_t r = ZSTD_decompressStream(dctx_, &out, &in);
             if (ZSTD_isError(r)) throw StreamError(std::string("zstd decompress: ") + ZSTD_getErrorName(r));
-            if (r == 0 || in.pos > before) last_ = r;  // an empty flush call returns a hint for the next frame
+            if (r == 0 || in.pos > before)
+                last_ = r;  // an empty flush call returns a hint for the next frame
             if (out.pos > 0) next_.write(out_.data(), out.pos);
             pending_ = out.pos == out.size;  // output full: more may be buffered inside
             if (!pending_ && in.pos == in.size) break;
@@ -101,7 +105,7 @@ public:
         next_.finish();
     }
 
-private:
+  private:
     Sink& next_;
     ZSTD_DCtx* dctx_;
     std::vector<std::uint8_t> out_;
@@ -119,7 +123,7 @@ void derive_key(const Secret& key, unsigned char out[crypto_secretstream_xchacha
 }
 
 class Encryptor : public Sink {
-public:
+  public:
     Encryptor(Sink& next, const Secret& key) : next_(next) {
         unsigned char k[crypto_secretstream_xchacha20poly1305_KEYBYTES];
         derive_key(key, k);
@@ -145,10 +149,11 @@ public:
         next_.finish();
     }
 
-private:
+  private:
     void push(unsigned char tag) {
         unsigned long long n = 0;
-        crypto_secretstream_xchacha20poly1305_push(&state_, out_.data(), &n, buf_.data(), buf_.size(), nullptr, 0, tag);
+        crypto_secretstream_xchacha20poly1305_push(&state_, out_.data(), &n, buf_.data(), buf_.size(),
+                                                   nullptr, 0, tag);
         next_.write(out_.data(), static_cast<std::size_t>(n));
         buf_.clear();
     }
@@ -159,7 +164,7 @@ private:
 };
 
 class Decryptor : public Sink {
-public:
+  public:
     Decryptor(Sink& next, const Secret& key) : next_(next) {
         derive_key(key, key_);
         out_.resize(kChunk);
@@ -173,7 +178,8 @@ public:
             if (buf_.size() < head) return;
             if (std::memcmp(buf_.data(), kMagic, sizeof kMagic) != 0)
                 throw StreamError("decrypt: not a steward encrypted file");
-            if (crypto_secretstream_xchacha20poly1305_init_pull(&state_, buf_.data() + sizeof kMagic, key_) != 0)
+            if (crypto_secretstream_xchacha20poly1305_init_pull(&state_, buf_.data() + sizeof kMagic, key_) !=
+                0)
                 throw StreamError("decrypt: invalid header");
             buf_.erase(buf_.begin(), buf_.begin() + head);
             started_ = true;
@@ -197,12 +203,13 @@ public:
         next_.finish();
     }
 
-private:
+  private:
     void pull(const std::uint8_t* c, std::size_t n) {
         if (final_) throw StreamError("decrypt: data after the final chunk");
         unsigned long long mlen = 0;
         unsigned char tag = 0;
-        if (crypto_secretstream_xchacha20poly1305_pull(&state_, out_.data(), &mlen, &tag, c, n, nullptr, 0) != 0)
+        if (crypto_secretstream_xchacha20poly1305_pull(&state_, out_.data(), &mlen, &tag, c, n, nullptr, 0) !=
+            0)
             throw StreamError("decrypt: authentication failed (wrong key or corrupted data)");
         if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) final_ = true;
         next_.write(out_.data(), static_cast<std::size_t>(mlen));
@@ -254,10 +261,15 @@ std::unique_ptr<Sink> make_zstd_compressor(Sink& next, int level, int workers) {
     return std::make_unique<ZstdCompressor>(next, level, workers);
 }
 std::unique_ptr<Sink> make_zstd_decompressor(Sink& next) { return std::make_unique<ZstdDecompressor>(next); }
-std::unique_ptr<Sink> make_encryptor(Sink& next, const Secret& key) { return std::make_unique<Encryptor>(next, key); }
-std::unique_ptr<Sink> make_decryptor(Sink& next, const Secret& key) { return std::make_unique<Decryptor>(next, key); }
+std::unique_ptr<Sink> make_encryptor(Sink& next, const Secret& key) {
+    return std::make_unique<Encryptor>(next, key);
+}
+std::unique_ptr<Sink> make_decryptor(Sink& next, const Secret& key) {
+    return std::make_unique<Decryptor>(next, key);
+}
 
-std::uint64_t pump_fd(int fd, Sink& sink, const std::string& what, const std::function<void(std::uint64_t)>& on_bytes) {
+std::uint64_t pump_fd(int fd, Sink& sink, const std::string& what,
+                      const std::function<void(std::uint64_t)>& on_bytes) {
     std::vector<std::uint8_t> buf(kChunk);
     std::uint64_t total = 0;
     for (;;) {
@@ -274,11 +286,12 @@ std::uint64_t pump_fd(int fd, Sink& sink, const std::string& what, const std::fu
     return total;
 }
 
-void pump_file(const std::filesystem::path& path, Sink& sink) {
+void pump_file(const std::filesystem::path& path, Sink& sink,
+               const std::function<void(std::uint64_t)>& on_bytes) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail_errno("open " + path.string());
     try {
-        pump_fd(fd, sink, path.filename().string());
+        pump_fd(fd, sink, path.filename().string(), on_bytes);
     } catch (...) {
         ::close(fd);
         throw;

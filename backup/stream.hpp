@@ -14,13 +14,13 @@ namespace steward::backup {
 
 // Thrown by any stage; the message says which stage and why (e.g. "write dump: No space left on device").
 class StreamError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // A stage that takes bytes; finish() flushes and closes the chain behind it.
 class Sink {
-public:
+  public:
     virtual ~Sink() = default;
     virtual void write(const std::uint8_t* data, std::size_t size) = 0;
     virtual void finish() = 0;
@@ -28,7 +28,7 @@ public:
 
 // Writes to a new file (O_EXCL), hashing with SHA-256; finish() fsyncs and closes.
 class FileSink : public Sink {
-public:
+  public:
     explicit FileSink(const std::filesystem::path& path);
     ~FileSink() override;
     void write(const std::uint8_t* data, std::size_t size) override;
@@ -36,7 +36,7 @@ public:
     std::uint64_t bytes() const { return bytes_; }
     const std::string& sha256() const { return sha256_; }  // hex, after finish()
 
-private:
+  private:
     std::filesystem::path path_;
     int fd_ = -1;
     void* md_ = nullptr;  // EVP_MD_CTX
@@ -46,24 +46,24 @@ private:
 
 // Writes to a file descriptor it does not own (a child's stdin); finish() closes it if asked.
 class FdSink : public Sink {
-public:
+  public:
     FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
     void write(const std::uint8_t* data, std::size_t size) override;
     void finish() override {}
 
-private:
+  private:
     int fd_;
     std::string what_;
 };
 
 // Discards bytes (counts them).
 class NullSink : public Sink {
-public:
+  public:
     void write(const std::uint8_t*, std::size_t size) override { bytes_ += size; }
     void finish() override {}
     std::uint64_t bytes() const { return bytes_; }
 
-private:
+  private:
     std::uint64_t bytes_ = 0;
 };
 
@@ -80,7 +80,8 @@ std::unique_ptr<Sink> make_decryptor(Sink& next, const Secret& key);
 std::uint64_t pump_fd(int fd, Sink& sink, const std::string& what,
                       const std::function<void(std::uint64_t)>& on_bytes = {});
 // Reads a file into `sink` and finishes the sink.
-void pump_file(const std::filesystem::path& path, Sink& sink);
+void pump_file(const std::filesystem::path& path, Sink& sink,
+               const std::function<void(std::uint64_t)>& on_bytes = {});
 
 // SHA-256 (hex) and size of a file, read in full.
 struct FileDigest {

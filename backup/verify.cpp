@@ -1,6 +1,6 @@
-// Verification of a backup: hashes, a full read through pg_restore, and optionally a scratch restore with row counts.
+// Verification of a backup: hashes, a full read through pg_restore, and optionally a scratch restore with row
+// counts.
 #include <chrono>
-
 #include <pqxx/pqxx>
 
 #include "backup/internal.hpp"
@@ -50,10 +50,10 @@ void restore_check(const BackupConfig& c, const fs::path& folder, const BackupMa
     }
     try {
         auto tc = tool_connection(c.database_url, scratch);
-        auto run = run_pg_restore(folder, m, c.encryption_key,
-                                  {"--dbname=" + tc.conninfo, "--no-owner", "--no-privileges", "--exit-on-error",
-                                   "--no-password"},
-                                  tc.env, 1, c.settings.dir / ("." + m.id + ".verify-tmp"));
+        auto run = run_pg_restore(
+            folder, m, c.encryption_key,
+            {"--dbname=" + tc.conninfo, "--no-owner", "--no-privileges", "--exit-on-error", "--no-password"},
+            tc.env, 1, c.settings.dir / ("." + m.id + ".verify-tmp"));
         if (!run.ok()) {
             v.problems.push_back("scratch restore failed: " + run.error());
         } else {
@@ -69,8 +69,8 @@ void restore_check(const BackupConfig& c, const fs::path& folder, const BackupMa
                 if (it == counts.end())
                     v.problems.push_back("table " + table + " missing after restore");
                 else if (it->second != n)
-                    v.problems.push_back("table " + table + ": " + std::to_string(it->second) + " rows restored, " +
-                                         std::to_string(n) + " in the snapshot");
+                    v.problems.push_back("table " + table + ": " + std::to_string(it->second) +
+                                         " rows restored, " + std::to_string(n) + " in the snapshot");
             }
         }
     } catch (const std::exception& e) {
@@ -79,7 +79,8 @@ void restore_check(const BackupConfig& c, const fs::path& folder, const BackupMa
     try {
         drop();
     } catch (const std::exception& e) {
-        log::warn("backup", "cannot drop scratch database", {{"database", scratch}, {"error", redact(e.what())}});
+        log::warn("backup", "cannot drop scratch database",
+                  {{"database", scratch}, {"error", redact(e.what())}});
     }
 }
 

@@ -1,11 +1,10 @@
 // steward backup now|list|verify|restore|prune: the CLI face of the backup library.
 #include <unistd.h>
 
-#include <cstdio>
-#include <iostream>
-
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <cstdio>
+#include <iostream>
 
 #include "backup/backup_job.hpp"
 #include "core/pg.hpp"
@@ -39,10 +38,14 @@ std::string human_bytes(double b) {
 
 std::string human_age(double secs) {
     char s[32];
-    if (secs < 120) std::snprintf(s, sizeof s, "%.0fs", secs);
-    else if (secs < 7200) std::snprintf(s, sizeof s, "%.0fm", secs / 60);
-    else if (secs < 172800) std::snprintf(s, sizeof s, "%.1fh", secs / 3600);
-    else std::snprintf(s, sizeof s, "%.1fd", secs / 86400);
+    if (secs < 120)
+        std::snprintf(s, sizeof s, "%.0fs", secs);
+    else if (secs < 7200)
+        std::snprintf(s, sizeof s, "%.0fm", secs / 60);
+    else if (secs < 172800)
+        std::snprintf(s, sizeof s, "%.1fh", secs / 3600);
+    else
+        std::snprintf(s, sizeof s, "%.1fd", secs / 86400);
     return s;
 }
 
@@ -67,16 +70,19 @@ BackupConfig folder_config(Context& ctx, const BackupFlags& f) {
         c = backup::config_from_spec(s, s.database.url.value_or(f.database_url));
     }
     if (!f.dir.empty()) c.settings.dir = f.dir;
-    if (c.settings.dir.empty()) throw SpecError("no backups folder: set backups.dir in the spec or pass --dir");
+    if (c.settings.dir.empty())
+        throw SpecError("no backups folder: set backups.dir in the spec or pass --dir");
     return c;
 }
 
 // The config for commands that work on the database too (now, verify).
 BackupConfig database_config(Context& ctx, const BackupFlags& f) {
     auto t = ctx.database(f.database_url, !f.dir.empty());
-    BackupConfig c = t.spec ? backup::config_from_spec(*t.spec, t.url) : backup::config_without_spec(t.url, f.dir);
+    BackupConfig c =
+        t.spec ? backup::config_from_spec(*t.spec, t.url) : backup::config_without_spec(t.url, f.dir);
     if (!f.dir.empty()) c.settings.dir = f.dir;
-    if (c.settings.dir.empty()) throw SpecError("no backups folder: set backups.dir in the spec or pass --dir");
+    if (c.settings.dir.empty())
+        throw SpecError("no backups folder: set backups.dir in the spec or pass --dir");
     c.progress = !ctx.global.json && ::isatty(STDERR_FILENO);
     return c;
 }
@@ -87,16 +93,20 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
     if (!f.format.empty()) {
         if (f.format != "custom" && f.format != "directory")
             throw std::invalid_argument("--format: expected custom or directory");
-        c.settings.format = f.format == "directory" ? BackupsSpec::Format::directory : BackupsSpec::Format::custom;
+        c.settings.format =
+            f.format == "directory" ? BackupsSpec::Format::directory : BackupsSpec::Format::custom;
     }
-    if (!f.compression.empty()) c.settings.compression = parse_compression(f.compression);
+    if (!f.compression.empty())
+        c.settings.compression = parse_compression(f.compression);
     else if (c.settings.format == BackupsSpec::Format::directory &&
              c.settings.compression.algorithm == Compression::Algorithm::zstd)
-        c.settings.compression = {Compression::Algorithm::gzip, 6};  // the spec loader's default for directory
+        c.settings.compression = {Compression::Algorithm::gzip,
+                                  6};  // the spec loader's default for directory
     if (f.jobs > 0) c.settings.jobs = f.jobs;
     if (c.settings.format == BackupsSpec::Format::directory &&
         c.settings.compression.algorithm == Compression::Algorithm::zstd)
-        throw std::invalid_argument("directory format supports compression gzip:N or none (PostgreSQL 15's pg_dump has no zstd)");
+        throw std::invalid_argument(
+            "directory format supports compression gzip:N or none (PostgreSQL 15's pg_dump has no zstd)");
 
     auto o = backup::run_backup(c);
     using S = backup::BackupOutcome::Status;
@@ -106,7 +116,9 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
             doc["skipped"] = true;
             doc["reason"] = o.error;
         } else {
-            doc["status"] = o.status == S::published ? "published" : o.status == S::verify_failed ? "verify_failed" : "failed";
+            doc["status"] = o.status == S::published       ? "published"
+                            : o.status == S::verify_failed ? "verify_failed"
+                                                           : "failed";
             doc["id"] = o.id.empty() ? json::value(nullptr) : json::value(o.id);
             doc["path"] = o.path.empty() ? json::value(nullptr) : json::value(o.path.string());
             doc["bytes"] = o.bytes;
@@ -114,10 +126,12 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
             doc["verified"] = o.status == S::published ? json::value(o.verified) : json::value(false);
             doc["duration_seconds"] = o.duration_seconds;
             if (o.offsite)
-                doc["offsite"] = json::object{{"ok", o.offsite->ok},
-                                              {"error", o.offsite->error.empty() ? json::value(nullptr) : json::value(o.offsite->error)},
-                                              {"attempts", o.offsite->attempts},
-                                              {"remote_path", o.offsite->remote_path}};
+                doc["offsite"] =
+                    json::object{{"ok", o.offsite->ok},
+                                 {"error", o.offsite->error.empty() ? json::value(nullptr)
+                                                                    : json::value(o.offsite->error)},
+                                 {"attempts", o.offsite->attempts},
+                                 {"remote_path", o.offsite->remote_path}};
             else
                 doc["offsite"] = nullptr;
             json::array pruned;
@@ -129,22 +143,29 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
         return o.exit_code();
     }
     switch (o.status) {
-        case S::skipped: std::cerr << "steward: backup skipped: " << o.error << std::endl; break;
-        case S::failed: std::cerr << "steward: backup failed: " << redact(o.error) << std::endl; break;
+        case S::skipped:
+            std::cerr << "steward: backup skipped: " << o.error << std::endl;
+            break;
+        case S::failed:
+            std::cerr << "steward: backup failed: " << redact(o.error) << std::endl;
+            break;
         case S::verify_failed:
-            std::cerr << "steward: backup " << o.id << " " << redact(o.error) << "\nkept for inspection in " << o.path.string()
-                      << " (never listed or counted)" << std::endl;
+            std::cerr << "steward: backup " << o.id << " " << redact(o.error) << "\nkept for inspection in "
+                      << o.path.string() << " (never listed or counted)" << std::endl;
             break;
         case S::published:
-            std::cout << "backup " << o.id << " published: " << human_bytes(static_cast<double>(o.bytes)) << ", verified "
-                      << o.verified << ", " << std::fixed;
+            std::cout << "backup " << o.id << " published: " << human_bytes(static_cast<double>(o.bytes))
+                      << ", verified " << o.verified << ", " << std::fixed;
             std::cout.precision(1);
             std::cout << o.duration_seconds << " s\n  " << o.path.string() << std::endl;
             for (const auto& id : o.pruned) std::cout << "  pruned " << id << std::endl;
             if (o.offsite) {
-                if (o.offsite->ok) std::cout << "  off-site copy: " << o.offsite->remote_path << std::endl;
-                else std::cerr << "steward: off-site copy failed after " << o.offsite->attempts
-                               << " attempt(s): " << o.offsite->error << " (the local backup stays published)" << std::endl;
+                if (o.offsite->ok)
+                    std::cout << "  off-site copy: " << o.offsite->remote_path << std::endl;
+                else
+                    std::cerr << "steward: off-site copy failed after " << o.offsite->attempts
+                              << " attempt(s): " << o.offsite->error << " (the local backup stays published)"
+                              << std::endl;
             }
             break;
     }
@@ -180,7 +201,8 @@ int cmd_list(Context& ctx, const BackupFlags& f) {
     for (const auto& b : list) {
         double age = std::chrono::duration<double>(now - b.finished).count();
         std::printf("%-40s %-21s %11s %-9s %s\n", b.id.c_str(), backup::iso_utc_text(b.finished).c_str(),
-                    human_bytes(static_cast<double>(b.bytes)).c_str(), b.verified.c_str(), human_age(age).c_str());
+                    human_bytes(static_cast<double>(b.bytes)).c_str(), b.verified.c_str(),
+                    human_age(age).c_str());
     }
     return kOk;
 }
@@ -210,7 +232,8 @@ int cmd_verify(Context& ctx, const BackupFlags& f) {
 bool same_database(const std::string& a, const std::string& b) {
     try {
         auto x = pg::parse_conninfo(a), y = pg::parse_conninfo(b);
-        return x.host() == y.host() && x.get("port", "5432") == y.get("port", "5432") && x.dbname() == y.dbname();
+        return x.host() == y.host() && x.get("port", "5432") == y.get("port", "5432") &&
+               x.dbname() == y.dbname();
     } catch (const std::exception&) {
         return false;
     }
@@ -221,11 +244,15 @@ int cmd_restore(Context& ctx, const BackupFlags& f) {
     BackupConfig c = target.spec ? backup::config_from_spec(*target.spec, target.url)
                                  : backup::config_without_spec(target.url, f.dir);
     if (!f.dir.empty()) c.settings.dir = f.dir;
-    if (c.settings.dir.empty()) throw SpecError("no backups folder: set backups.dir in the spec or pass --dir");
+    if (c.settings.dir.empty())
+        throw SpecError("no backups folder: set backups.dir in the spec or pass --dir");
+    c.progress = !ctx.global.json && ::isatty(STDERR_FILENO);
     std::string db = pg::parse_conninfo(target.url).dbname();
-    if (target.spec && !f.yes && ::isatty(STDIN_FILENO) && same_database(target.url, ctx.spec_database_url())) {
+    if (target.spec && !f.yes && ::isatty(STDIN_FILENO) &&
+        same_database(target.url, ctx.spec_database_url())) {
         std::cerr << "Restore " << f.id << " into " << pg::redact_url(target.url)
-                  << ", the deployment's own database?\nType the database name (" << db << ") to confirm: " << std::flush;
+                  << ", the deployment's own database?\nType the database name (" << db
+                  << ") to confirm: " << std::flush;
         std::string answer;
         std::getline(std::cin, answer);
         if (answer != db) {
@@ -245,7 +272,8 @@ int cmd_restore(Context& ctx, const BackupFlags& f) {
     } else if (r.ok) {
         std::cout << "backup " << f.id << " restored into " << pg::redact_url(target.url) << std::endl;
     } else {
-        std::cerr << "steward: restore " << (r.refused ? "refused" : "failed") << ": " << redact(r.error) << std::endl;
+        std::cerr << "steward: restore " << (r.refused ? "refused" : "failed") << ": " << redact(r.error)
+                  << std::endl;
     }
     return r.ok ? kOk : kProblem;
 }
@@ -256,7 +284,8 @@ int cmd_prune(Context& ctx, const BackupFlags& f) {
     if (ctx.global.json) {
         json::array arr, deleted;
         for (const auto& d : p.decisions)
-            arr.push_back(json::object{{"id", d.id}, {"action", d.keep ? "keep" : "delete"}, {"rule", d.rule}});
+            arr.push_back(
+                json::object{{"id", d.id}, {"action", d.keep ? "keep" : "delete"}, {"rule", d.rule}});
         for (const auto& id : p.deleted) deleted.push_back(json::value(id));
         ctx.print_json(json::object{{"ok", p.ok},
                                     {"dry_run", f.dry_run},
@@ -268,7 +297,8 @@ int cmd_prune(Context& ctx, const BackupFlags& f) {
         std::cerr << "steward: prune: " << p.error << std::endl;
     } else {
         for (const auto& d : p.decisions)
-            std::cout << (d.keep ? "keep   " : (f.dry_run ? "delete " : "deleted")) << " " << d.id << "  (" << d.rule << ")\n";
+            std::cout << (d.keep ? "keep   " : (f.dry_run ? "delete " : "deleted")) << " " << d.id << "  ("
+                      << d.rule << ")\n";
         if (p.decisions.empty()) std::cout << "no backups in " << c.settings.dir.string() << "\n";
         std::cout << std::flush;
     }
@@ -276,8 +306,10 @@ int cmd_prune(Context& ctx, const BackupFlags& f) {
 }
 
 void common_flags(CLI::App* sub, BackupFlags& f) {
-    sub->add_option("--dir", f.dir, "Backups folder (overrides backups.dir; with --database-url needs no spec)");
-    sub->add_option("--database-url", f.database_url, "Database URL (default DATABASE_URL, then the spec's database)");
+    sub->add_option("--dir", f.dir,
+                    "Backups folder (overrides backups.dir; with --database-url needs no spec)");
+    sub->add_option("--database-url", f.database_url,
+                    "Database URL (default DATABASE_URL, then the spec's database)");
 }
 
 }  // namespace
@@ -288,7 +320,8 @@ void add_backup_command(CLI::App& app, Context& ctx) {
     cmd->require_subcommand(1, 1);
     BackupFlags& f = *flags;
 
-    auto* now = cmd->add_subcommand("now", "Back up the database now (dump, verify, publish, prune, off-site copy)");
+    auto* now =
+        cmd->add_subcommand("now", "Back up the database now (dump, verify, publish, prune, off-site copy)");
     common_flags(now, f);
     now->add_option("--verify", f.verify, "full|restore|none (overrides backups.verify)");
     now->add_option("--format", f.format, "custom|directory (overrides backups.format)");
@@ -300,7 +333,8 @@ void add_backup_command(CLI::App& app, Context& ctx) {
     common_flags(list, f);
     list->callback([&ctx, flags] { ctx.action = [&ctx, flags] { return cmd_list(ctx, *flags); }; });
 
-    auto* verify = cmd->add_subcommand("verify", "Verify a backup: hashes and a full read (full), or a scratch restore (restore)");
+    auto* verify = cmd->add_subcommand(
+        "verify", "Verify a backup: hashes and a full read (full), or a scratch restore (restore)");
     common_flags(verify, f);
     verify->add_option("id", f.id, "Backup id")->required();
     verify->add_option("--level", f.verify, "full|restore (default full)");
@@ -309,7 +343,8 @@ void add_backup_command(CLI::App& app, Context& ctx) {
     auto* restore = cmd->add_subcommand("restore", "Restore a backup into a database");
     common_flags(restore, f);
     restore->add_option("id", f.id, "Backup id")->required();
-    restore->add_flag("--clean", f.clean, "Drop the target's objects that the backup contains before restoring");
+    restore->add_flag("--clean", f.clean,
+                      "Drop the target's objects that the backup contains before restoring");
     restore->add_option("--jobs", f.jobs, "Parallel pg_restore jobs");
     restore->add_flag("--with-globals", f.with_globals, "Also replay roles and grants (globals.sql) first");
     restore->add_flag("--yes", f.yes, "Do not ask for confirmation on a terminal");

@@ -1,18 +1,18 @@
-// Backup integration: the real steward binary against a real PostgreSQL (restore fidelity, kill -9, corruption, disk full, locks).
+// Backup integration: the real steward binary against a real PostgreSQL (restore fidelity, kill -9,
+// corruption, disk full, locks).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "backup/backup_job.hpp"
 #include "backup/stream.hpp"
@@ -63,23 +63,25 @@ std::vector<std::string> entries(const fs::path& dir) {
 
 bool has_suffix(const std::vector<std::string>& names, const std::string& suffix) {
     for (const auto& n : names)
-        if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
+        if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
+            return true;
     return false;
 }
 
 void seed_app(const std::string& url) {
-    query_value(url,
-                "CREATE TABLE users (id bigserial PRIMARY KEY, name text NOT NULL, email text UNIQUE, meta jsonb, "
-                "avatar bytea, created timestamptz DEFAULT now());"
-                "CREATE TABLE messages (id bigserial PRIMARY KEY, user_id bigint REFERENCES users(id), body text, "
-                "sent_at timestamptz);"
-                "CREATE SCHEMA audit; CREATE TABLE audit.events (id int, payload text);"
-                "INSERT INTO users (name, email, meta, avatar) SELECT 'user ' || g, 'u' || g || '@example.com', "
-                "jsonb_build_object('n', g, 'tags', jsonb_build_array('a', g)), decode(md5(g::text), 'hex') "
-                "FROM generate_series(1, 2000) g;"
-                "INSERT INTO messages (user_id, body, sent_at) SELECT 1 + g % 2000, repeat('héllo ', g % 17) || g, "
-                "'2026-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 20000) g;"
-                "INSERT INTO audit.events SELECT g, md5(g::text) FROM generate_series(1, 500) g;");
+    query_value(
+        url,
+        "CREATE TABLE users (id bigserial PRIMARY KEY, name text NOT NULL, email text UNIQUE, meta jsonb, "
+        "avatar bytea, created timestamptz DEFAULT now());"
+        "CREATE TABLE messages (id bigserial PRIMARY KEY, user_id bigint REFERENCES users(id), body text, "
+        "sent_at timestamptz);"
+        "CREATE SCHEMA audit; CREATE TABLE audit.events (id int, payload text);"
+        "INSERT INTO users (name, email, meta, avatar) SELECT 'user ' || g, 'u' || g || '@example.com', "
+        "jsonb_build_object('n', g, 'tags', jsonb_build_array('a', g)), decode(md5(g::text), 'hex') "
+        "FROM generate_series(1, 2000) g;"
+        "INSERT INTO messages (user_id, body, sent_at) SELECT 1 + g % 2000, repeat('héllo ', g % 17) || g, "
+        "'2026-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 20000) g;"
+        "INSERT INTO audit.events SELECT g, md5(g::text) FROM generate_series(1, 500) g;");
 }
 
 // "count|md5" of every table, in a stable order.
@@ -88,12 +90,15 @@ std::map<std::string, std::string> fingerprint(const std::string& url) {
     auto c = pg::connect(url);
     pqxx::work tx(*c);
     auto tables = tx.exec(
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+        "c.relkind = 'r' "
         "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND c.relname <> 'steward_backups'");
     for (const auto& t : tables) {
         std::string q = pg::quote_ident(t[0].c_str()) + "." + pg::quote_ident(t[1].c_str());
-        auto r = tx.exec("SELECT count(*)::text || '|' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM " +
-                         q + " x");
+        auto r = tx.exec(
+            "SELECT count(*)::text || '|' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') "
+            "FROM " +
+            q + " x");
         out[q] = r[0][0].c_str();
     }
     return out;
@@ -138,17 +143,19 @@ TEST(BackupIntegration, BackupAndRestoreGiveIdenticalDataAndRoles) {
     // The role goes away; --with-globals brings it back with its grant.
     query_value(src, "REVOKE ALL ON users FROM " + role + "; DROP ROLE " + role);
     auto dst = fresh_database("bk_dst");
-    auto rr = run_steward({"backup", "restore", id, "--dir", dir.path().string(), "--database-url", dst, "--with-globals",
-                           "--json"});
+    auto rr = run_steward({"backup", "restore", id, "--dir", dir.path().string(), "--database-url", dst,
+                           "--with-globals", "--json"});
     ASSERT_EQ(rr.status, 0) << rr.out << rr.err;
     EXPECT_EQ(fingerprint(src), fingerprint(dst));
-    EXPECT_EQ(query_value(dst, "SELECT has_table_privilege('" + role + "', 'users', 'SELECT')::text"), "true");
+    EXPECT_EQ(query_value(dst, "SELECT has_table_privilege('" + role + "', 'users', 'SELECT')::text"),
+              "true");
     // The sequence continues where the source's did.
     EXPECT_EQ(query_value(dst, "SELECT nextval('users_id_seq')::text"), "2001");
 
     // Parallel restore of a zstd archive (decompressed to a temporary file) gives the same data.
     auto dst2 = fresh_database("bk_dst2");
-    auto rj = run_steward({"backup", "restore", id, "--dir", dir.path().string(), "--database-url", dst2, "--jobs", "2"});
+    auto rj = run_steward(
+        {"backup", "restore", id, "--dir", dir.path().string(), "--database-url", dst2, "--jobs", "2"});
     ASSERT_EQ(rj.status, 0) << rj.err;
     EXPECT_EQ(fingerprint(src), fingerprint(dst2));
     EXPECT_FALSE(has_suffix(entries(dir.path()), ".tmp"));
@@ -170,7 +177,8 @@ TEST(BackupIntegration, DirectoryFormatWithGzipRoundTrips) {
     std::string id(parse_json(r.out).at("id").as_string());
     EXPECT_TRUE(fs::is_regular_file(dir.path() / id / "dump" / "toc.dat"));
     auto dst = fresh_database("bk_dir_dst");
-    auto rr = run_steward({"backup", "restore", id, "--dir", dir.path().string(), "--database-url", dst, "--jobs", "2"});
+    auto rr = run_steward(
+        {"backup", "restore", id, "--dir", dir.path().string(), "--database-url", dst, "--jobs", "2"});
     ASSERT_EQ(rr.status, 0) << rr.err;
     EXPECT_EQ(fingerprint(src), fingerprint(dst));
 }
@@ -190,15 +198,18 @@ TEST(BackupIntegration, RestoreRefusesNonEmptyTargetWithoutClean) {
     EXPECT_EQ(query_value(dst, "SELECT x::text FROM keepme"), "42");
     EXPECT_EQ(query_value(dst, "SELECT count(*)::text FROM pg_tables WHERE tablename = 'users'"), "0");
     // With --clean it replaces what the backup contains.
-    auto rc = run_steward({"backup", "restore", id, "--dir", dir.path().string(), "--database-url", dst, "--clean"});
+    auto rc = run_steward(
+        {"backup", "restore", id, "--dir", dir.path().string(), "--database-url", dst, "--clean"});
     EXPECT_EQ(rc.status, 0) << rc.err;
     EXPECT_EQ(query_value(dst, "SELECT count(*)::text FROM messages"), "20000");
 }
 
 TEST(BackupIntegration, KillNineMidBackupLeavesNothingListedAndNextRunCleansUp) {
     auto src = fresh_database("bk_kill");
-    query_value(src, "CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) || md5(random()::text) AS v "
-                     "FROM generate_series(1, 600000) g");
+    query_value(
+        src,
+        "CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) || md5(random()::text) AS v "
+        "FROM generate_series(1, 600000) g");
     TempDir dir("bk-kill");
     auto child = spawn_steward({"backup", "now", "--dir", dir.path().string(), "--database-url", src});
     fs::path partial_dump;
@@ -221,7 +232,8 @@ TEST(BackupIntegration, KillNineMidBackupLeavesNothingListedAndNextRunCleansUp) 
     // pg_dump died with steward (parent-death signal): its session goes away.
     EXPECT_TRUE(eventually([&] {
         return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
-                                              database_name(src) + "' AND application_name = 'steward-backup'") == "0";
+                                              database_name(src) +
+                                              "' AND application_name = 'steward-backup'") == "0";
     }));
 
     auto r = backup_now(dir.path(), src, {"--verify", "none"});
@@ -283,11 +295,14 @@ TEST(BackupIntegration, TruncatedOrBitFlippedBackupFailsVerify) {
 
 TEST(BackupIntegration, DiskFullFailsCleanlyAndKeepsEarlierBackups) {
     auto src = fresh_database("bk_full");
-    query_value(src, "CREATE TABLE small (id int, v text); INSERT INTO small SELECT g, 'x' || g FROM generate_series(1, 100) g");
+    query_value(src,
+                "CREATE TABLE small (id int, v text); INSERT INTO small SELECT g, 'x' || g FROM "
+                "generate_series(1, 100) g");
     TempDir dir("bk-tmpfs");
     auto mnt = dir.path() / "mnt";
     fs::create_directory(mnt);
-    ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m"), 0) << "mount tmpfs: " << std::strerror(errno);
+    ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m"), 0)
+        << "mount tmpfs: " << std::strerror(errno);
     struct Unmount {
         fs::path p;
         ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
@@ -297,8 +312,9 @@ TEST(BackupIntegration, DiskFullFailsCleanlyAndKeepsEarlierBackups) {
     ASSERT_EQ(first.status, 0) << first.err;
     std::string id(parse_json(first.out).at("id").as_string());
 
-    query_value(src, "CREATE TABLE noise AS SELECT g, md5(random()::text) || md5(random()::text) AS a "
-                     "FROM generate_series(1, 100000) g");
+    query_value(src,
+                "CREATE TABLE noise AS SELECT g, md5(random()::text) || md5(random()::text) AS a "
+                "FROM generate_series(1, 100000) g");
     auto second = backup_now(mnt, src);
     EXPECT_EQ(second.status, 1);
     auto doc = parse_json(second.out);
@@ -323,15 +339,20 @@ TEST(BackupIntegration, DatabaseDownGivesClearError) {
 
 TEST(BackupIntegration, EncryptedBackupNeedsItsKey) {
     auto src = fresh_database("bk_enc");
-    query_value(src, "CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, 'plaintext-marker-' || g "
-                     "FROM generate_series(1, 3000) g");
+    query_value(
+        src,
+        "CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, 'plaintext-marker-' || g "
+        "FROM generate_series(1, 3000) g");
     TempDir dir("bk-enc");
-    auto spec = dir.write("steward.yaml",
-                          "version: 1\nname: enc\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
-                          "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
-                          "backups:\n  dir: " + (dir.path() / "b").string() +
-                          "\n  compression: none\n  encryption: { key: \"secret:backup_key\" }\n");
-    std::map<std::string, std::string> env{{"TEST_DB_URL", src}, {"TEST_BACKUP_KEY", "correct horse battery staple"}};
+    auto spec =
+        dir.write("steward.yaml",
+                  "version: 1\nname: enc\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
+                  "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
+                  "backups:\n  dir: " +
+                      (dir.path() / "b").string() +
+                      "\n  compression: none\n  encryption: { key: \"secret:backup_key\" }\n");
+    std::map<std::string, std::string> env{{"TEST_DB_URL", src},
+                                           {"TEST_BACKUP_KEY", "correct horse battery staple"}};
     auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"}, env);
     ASSERT_EQ(r.status, 0) << r.out << r.err;
     std::string id(parse_json(r.out).at("id").as_string());
@@ -341,7 +362,8 @@ TEST(BackupIntegration, EncryptedBackupNeedsItsKey) {
     EXPECT_EQ(read_file(dir.path() / "b" / id / "globals.sql").rfind("STWDENC1", 0), 0u);
 
     auto dst = fresh_database("bk_enc_dst");
-    auto no_key = run_steward({"backup", "restore", id, "--dir", (dir.path() / "b").string(), "--database-url", dst});
+    auto no_key =
+        run_steward({"backup", "restore", id, "--dir", (dir.path() / "b").string(), "--database-url", dst});
     EXPECT_EQ(no_key.status, 1);
     EXPECT_NE(no_key.err.find("encrypted"), std::string::npos) << no_key.err;
     auto wrong = env;
@@ -395,8 +417,8 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
     std::string id(parse_json(r.out).at("id").as_string());
     std::string name = database_name(src);
     // Older copies on earlier days: a synthetic timeline.
-    std::vector<std::string> old{name + "-20200101T020000Z", name + "-20200101T030000Z", name + "-20200102T020000Z",
-                                 name + "-20200103T020000Z"};
+    std::vector<std::string> old{name + "-20200101T020000Z", name + "-20200101T030000Z",
+                                 name + "-20200102T020000Z", name + "-20200103T020000Z"};
     for (const auto& o : old) {
         fs::copy(dir.path() / id, dir.path() / o);
         auto m = json::parse(read_file(dir.path() / o / "manifest.json")).as_object();
@@ -407,10 +429,10 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
     }
     fs::create_directory(dir.path() / "notes");
     fs::create_directory(dir.path() / (name + "-20190101T000000Z"));  // no manifest: not ours
-    auto spec = dir.write("steward.yaml", "version: 1\nname: " + name +
-                                              "\nenvironment: development\ndatabase:\n  url: " + src +
-                                              "\nbackups:\n  dir: " + dir.path().string() +
-                                              "\n  retention: { keep_last: 1, daily: 2, weekly: 0, monthly: 0 }\n");
+    auto spec = dir.write(
+        "steward.yaml", "version: 1\nname: " + name + "\nenvironment: development\ndatabase:\n  url: " + src +
+                            "\nbackups:\n  dir: " + dir.path().string() +
+                            "\n  retention: { keep_last: 1, daily: 2, weekly: 0, monthly: 0 }\n");
     auto dry = run_steward({"--spec", spec.string(), "backup", "prune", "--dry-run", "--json"});
     ASSERT_EQ(dry.status, 0) << dry.err;
     std::map<std::string, std::string> action;
@@ -430,9 +452,10 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
     EXPECT_TRUE(fs::exists(dir.path() / (name + "-20190101T000000Z")));
 
     // Even with every count at zero, the newest backup stays.
-    auto zero = dir.write("zero.yaml", "version: 1\nname: " + name + "\nenvironment: development\ndatabase:\n  url: " + src +
-                                           "\nbackups:\n  dir: " + dir.path().string() +
-                                           "\n  retention: { keep_last: 0, daily: 0, weekly: 0, monthly: 0 }\n");
+    auto zero = dir.write(
+        "zero.yaml", "version: 1\nname: " + name + "\nenvironment: development\ndatabase:\n  url: " + src +
+                         "\nbackups:\n  dir: " + dir.path().string() +
+                         "\n  retention: { keep_last: 0, daily: 0, weekly: 0, monthly: 0 }\n");
     ASSERT_EQ(run_steward({"--spec", zero.string(), "backup", "prune"}).status, 0);
     EXPECT_EQ(listed(dir.path()), std::vector<std::string>{id});
 }
@@ -445,13 +468,18 @@ TEST(BackupIntegration, FailedOffsiteCopyExitsOneAndKeepsLocalBackup) {
     auto spec = dir.write("steward.yaml",
                           "version: 1\nname: off\nenvironment: development\ndatabase:\n  url: " + src +
                               "\nsecrets:\n  ssh_key: { env: TEST_SSH_KEY, kind: key }\n"
-                              "backups:\n  dir: " + (dir.path() / "b").string() + "\n  verify: none\n"
-                              "  offsite:\n    sftp: { host: 127.0.0.1, port: " + std::to_string(free_loopback_port()) +
+                              "backups:\n  dir: " +
+                              (dir.path() / "b").string() +
+                              "\n  verify: none\n"
+                              "  offsite:\n    sftp: { host: 127.0.0.1, port: " +
+                              std::to_string(free_loopback_port()) +
                               ", user: backup, key: \"secret:ssh_key\", known_hosts: " + known.string() +
                               ", path: /srv/backups }\n");
-    // detect_leaks=0: sftp.cpp's Connection leaks its ssh_session when its constructor throws (reported to the lead).
+    // detect_leaks=0: sftp.cpp's Connection leaks its ssh_session when its constructor throws (reported to
+    // the lead).
     auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"},
-                         {{"TEST_SSH_KEY", "not a real key"}, {"ASAN_OPTIONS", "abort_on_error=0:exitcode=99:detect_leaks=0"}});
+                         {{"TEST_SSH_KEY", "not a real key"},
+                          {"ASAN_OPTIONS", "abort_on_error=0:exitcode=99:detect_leaks=0"}});
     EXPECT_EQ(r.status, 1) << r.err;
     auto doc = parse_json(r.out);
     EXPECT_EQ(doc.at("status").as_string(), "published");
@@ -460,6 +488,7 @@ TEST(BackupIntegration, FailedOffsiteCopyExitsOneAndKeepsLocalBackup) {
     EXPECT_EQ(r.out.find("not a real key"), std::string::npos);
     EXPECT_EQ(listed(dir.path() / "b").size(), 1u);
     std::string id(doc.at("id").as_string());
-    EXPECT_EQ(query_value(src, "SELECT coalesce(offsite_ok::text, 'null') FROM steward_backups WHERE id = '" + id + "'"),
+    EXPECT_EQ(query_value(src, "SELECT coalesce(offsite_ok::text, 'null') FROM steward_backups WHERE id = '" +
+                                   id + "'"),
               "false");
 }

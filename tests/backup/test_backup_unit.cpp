@@ -1,8 +1,8 @@
 // Backup engine units: stream stages (zstd, secretstream, hashing), manifests, ids and folder names.
-#include <random>
+#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
+#include <random>
 
 #include "backup/manifest.hpp"
 #include "backup/stream.hpp"
@@ -14,8 +14,10 @@ using namespace steward::backup;
 namespace {
 
 class StringSink : public Sink {
-public:
-    void write(const std::uint8_t* d, std::size_t n) override { text.append(reinterpret_cast<const char*>(d), n); }
+  public:
+    void write(const std::uint8_t* d, std::size_t n) override {
+        text.append(reinterpret_cast<const char*>(d), n);
+    }
     void finish() override { finished = true; }
     std::string text;
     bool finished = false;
