@@ -176,7 +176,7 @@ void remove_leftovers(const fs::path& dir) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         if (!e.is_directory() || classify_entry(e.path().filename().string()) != EntryKind::partial) continue;
-        log::warn("backup", "removing leftover partial backup", {{"path", e.path().string()}});
+        log::warn("backup", "removing leftover of an interrupted run", {{"path", e.path().string()}});
         fs::remove_all(e.path(), ec);
     }
 }

@@ -40,7 +40,7 @@ void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManif
 std::string PgRestoreRun::error() const {
     std::string e;
     if (!decode_error.empty()) e = decode_error;
-    if (status != 0) {
+    if (status != 0 && status != -1) {  // -1: pg_restore never ran
         if (!e.empty()) e += "; ";
         e += "pg_restore failed (" + describe_status(status) + ")";
         if (!stderr_text.empty()) e += ": " + stderr_text;

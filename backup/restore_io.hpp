@@ -21,7 +21,7 @@ void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManif
                  const std::function<void(std::uint64_t)>& on_bytes = {});
 
 struct PgRestoreRun {
-    int status = -1;
+    int status = -1;  // -1 when pg_restore did not run
     std::string stderr_text;
     std::string decode_error;  // steward's side failed (decrypt, decompress, disk)
     bool ok() const { return status == 0 && decode_error.empty(); }
