@@ -209,3 +209,36 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
     ASSERT_EQ(run_steward({"--spec", zero.string(), "backup", "prune"}).status, 0);
     EXPECT_EQ(listed(dir.path()), std::vector<std::string>{id});
 }
+
+TEST(BackupIntegration, RestoreIntoTheDeploymentsOwnDatabaseAsksOnATerminal) {
+    ASSERT_TRUE(find_program("script")) << "script(1) not found: install bsdutils (util-linux)";
+    auto src = fresh_database("bk_confirm");
+    query_value(src, "CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
+    TempDir dir("bk-confirm");
+    std::string name = database_name(src);
+    auto spec = dir.write(
+        "steward.yaml", "version: 1\nname: " + name + "\nenvironment: development\ndatabase:\n  url: " + src +
+                            "\nbackups:\n  dir: " + (dir / "b").string() + "\n  verify: none\n");
+    auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string id(parse_json(r.out).at("id").as_string());
+    query_value(src, "INSERT INTO t VALUES (2)");
+    // script(1) gives steward a terminal; its standard input is the typed answer.
+    auto on_tty = [&](const std::string& answer) {
+        ProcessOptions o;
+        o.argv = {
+            "script", "-qec",
+            std::string(steward_binary()) + " --spec " + spec.string() + " backup restore " + id + " --clean",
+            "/dev/null"};
+        o.stdout_fd = ProcessOptions::kPipe;
+        o.stderr_fd = ProcessOptions::kPipe;
+        return run_process(o, std::chrono::seconds(60), answer + "\n");
+    };
+    auto no = on_tty("nope");
+    EXPECT_EQ(no.status, 1) << no.out << no.err;
+    EXPECT_NE(no.out.find("cancelled"), std::string::npos) << no.out;
+    EXPECT_EQ(query_value(src, "SELECT count(*)::text FROM t"), "2");
+    auto yes = on_tty(name);
+    EXPECT_EQ(yes.status, 0) << yes.out << yes.err;
+    EXPECT_EQ(query_value(src, "SELECT count(*)::text FROM t"), "1");
+}
