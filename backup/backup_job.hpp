@@ -1,0 +1,143 @@
+// The backup library's public face: back up now, list, verify, restore, prune, and the figures for /metrics.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/secret.hpp"
+#include "core/spec.hpp"
+
+namespace steward::backup {
+
+// Everything a backup command needs, from the spec or from flags (spec-less mode).
+struct BackupConfig {
+    std::string deployment;    // id prefix: spec name, or the database name without a spec
+    std::string database_url;  // may carry a password: print only through pg::redact_url
+    BackupsSpec settings;      // dir, format, compression, jobs, verify, retention, lock wait, sftp
+    std::string timezone = "UTC";
+    std::optional<Secret> encryption_key;  // set when backups.encryption.key resolved
+    bool encryption_configured = false;    // the spec asks for encryption (key may be missing)
+    std::optional<Secret> sftp_key;
+    bool progress = false;  // print bytes and rate to stderr (a terminal)
+};
+
+// Fills a config from a spec (secrets resolved); `url` is the database to back up.
+BackupConfig config_from_spec(const Spec& spec, const std::string& url);
+// Spec-less mode: defaults for everything, backups in `dir`.
+BackupConfig config_without_spec(const std::string& url, const std::filesystem::path& dir);
+
+struct OffsiteReport {
+    bool ok = false;
+    std::string error;
+    int attempts = 0;
+    std::string remote_path;
+};
+
+struct BackupOutcome {
+    enum class Status { published, failed, verify_failed, skipped } status = Status::failed;
+    std::string id;
+    std::filesystem::path path;  // published: <dir>/<id>; verify_failed: <dir>/<id>.failed
+    std::uint64_t bytes = 0;
+    std::string sha256;
+    std::string verified;  // full | restore | none
+    double duration_seconds = 0;
+    std::optional<OffsiteReport> offsite;  // set when off-site copy is configured
+    std::vector<std::string> pruned;       // ids deleted by the retention run after the backup
+    std::string error;                     // failed/verify_failed: what went wrong; skipped: why
+    // 0 published (and off-site ok), 1 failed / verify failed / off-site failed, 0 skipped.
+    int exit_code() const;
+};
+
+// `steward backup now`: dump, verify, publish, catalog, prune, off-site copy.
+[[nodiscard]] BackupOutcome run_backup(const BackupConfig& config);
+
+struct BackupInfo {
+    std::string id;
+    std::filesystem::path path;
+    std::chrono::system_clock::time_point finished;
+    std::uint64_t bytes = 0;
+    std::string verified;  // level, or "failed" / "none"
+    std::string format;
+    std::string compression;
+    bool encrypted = false;
+};
+
+// Published backups, oldest first. Skips folders that are not steward backups.
+std::vector<BackupInfo> list_backups(const std::filesystem::path& dir);
+
+struct VerifyOutcome {
+    bool ok = false;
+    std::string level;
+    double duration_seconds = 0;
+    std::vector<std::string> problems;
+};
+
+// Checks a published backup (or a .partial folder during `now`) at `level` (full or restore).
+[[nodiscard]] VerifyOutcome verify_backup(const BackupConfig& config, const std::string& id,
+                                          BackupsSpec::Verify level);
+
+struct RestoreOptions {
+    std::string target_url;
+    bool clean = false;
+    int jobs = 1;
+    bool with_globals = false;
+};
+
+struct RestoreOutcome {
+    bool ok = false;
+    bool refused = false;  // target not empty without --clean, or not confirmed
+    std::string error;
+    double duration_seconds = 0;
+};
+
+// Tables in the target database outside the system schemas (the non-empty check).
+[[nodiscard]] std::int64_t count_user_tables(const std::string& url);
+
+[[nodiscard]] RestoreOutcome restore_backup(const BackupConfig& config, const std::string& id,
+                                            const RestoreOptions& options);
+
+struct PruneDecision {
+    std::string id;
+    bool keep = true;
+    std::string rule;  // newest|keep_last|daily|weekly|monthly|expired
+};
+
+struct PruneOutcome {
+    bool ok = false;
+    bool busy = false;  // a backup is running: nothing deleted
+    std::vector<PruneDecision> decisions;
+    std::vector<std::string> deleted;
+    std::string error;
+};
+
+// Applies the retention of `config` to the backups folder (never the newest, never while a backup runs).
+[[nodiscard]] PruneOutcome prune_backups(const BackupConfig& config, bool dry_run);
+
+// What the daemon exports on /metrics; from the catalog table, or local manifests without a database.
+struct BackupMetrics {
+    std::optional<double> last_success_timestamp;  // unix seconds
+    std::optional<double> last_duration_seconds;
+    std::optional<double> last_size_bytes;
+    std::int64_t failures_total = 0;
+    std::int64_t backup_count = 0;
+    std::optional<double> newest_age_seconds;
+    std::optional<double> oldest_age_seconds;
+    std::optional<double> offsite_last_success_timestamp;
+    bool from_catalog = false;
+};
+
+[[nodiscard]] BackupMetrics backup_metrics(const BackupConfig& config);
+
+// 2026-11-23T11:43:03Z
+std::string iso_utc_text(std::chrono::system_clock::time_point t);
+
+// The catalog table's name in the backed-up database.
+inline constexpr const char* kCatalogTable = "steward_backups";
+
+}  // namespace steward::backup

@@ -1,0 +1,30 @@
+// The process lock on <backups dir>/.lock (flock) and the PostgreSQL advisory lock for one database's
+// backups.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <pqxx/connection>
+#include <string>
+
+namespace steward::backup {
+
+// Non-blocking exclusive flock; released on destruction (and by the kernel when steward dies).
+class FolderLock {
+  public:
+    explicit FolderLock(
+        const std::filesystem::path& dir);  // throws std::system_error if the file cannot be opened
+    ~FolderLock();
+    FolderLock(const FolderLock&) = delete;
+    FolderLock& operator=(const FolderLock&) = delete;
+    bool acquired() const { return acquired_; }
+
+  private:
+    int fd_ = -1;
+    bool acquired_ = false;
+};
+
+// Session advisory lock pg::backup_lock_key(db) on `c`; nullopt when taken, else who holds it.
+std::optional<std::string> try_backup_advisory_lock(pqxx::connection& c, const std::string& database);
+
+}  // namespace steward::backup

@@ -1,0 +1,226 @@
+// The backup manifest (manifest.json), backup ids and the on-disk layout of a backups folder.
+#include "backup/manifest.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "backup/stream.hpp"
+
+namespace steward::backup {
+namespace json = boost::json;
+
+std::uint64_t BackupManifest::bytes() const {
+    std::uint64_t total = 0;
+    for (const auto& f : files) total += f.bytes;
+    return total;
+}
+
+std::string BackupManifest::dump_sha256() const {
+    for (const auto& f : files)
+        if (f.path == "dump") return f.sha256;
+    std::vector<std::string> lines;
+    for (const auto& f : files)
+        if (f.path.rfind("dump/", 0) == 0) lines.push_back(f.sha256 + "  " + f.path + "\n");
+    std::sort(lines.begin(), lines.end());
+    std::string all;
+    for (const auto& l : lines) all += l;
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    EVP_Digest(all.data(), all.size(), d, &n, EVP_sha256(), nullptr);
+    std::string hex;
+    char b[3];
+    for (unsigned i = 0; i < n; ++i) {
+        std::snprintf(b, sizeof b, "%02x", d[i]);
+        hex += b;
+    }
+    return hex;
+}
+
+json::value to_json(const BackupManifest& m) {
+    json::array files;
+    for (const auto& f : m.files)
+        files.push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
+    json::object counts;
+    for (const auto& [t, n] : m.row_counts) counts[t] = n;
+    json::object verification{{"level", m.verification.level},
+                              {"ok", m.verification.ok},
+                              {"at", m.verification.at},
+                              {"duration_seconds", m.verification.duration_seconds}};
+    if (!m.verification.error.empty()) verification["error"] = m.verification.error;
+    return json::object{{"steward_backup", 1},
+                        {"id", m.id},
+                        {"deployment", m.deployment},
+                        {"database", m.database},
+                        {"host", m.host},
+                        {"server_version", m.server_version},
+                        {"pg_dump_version", m.pg_dump_version},
+                        {"format", m.format},
+                        {"compression", m.compression},
+                        {"encryption", m.encryption},
+                        {"jobs", m.jobs},
+                        {"raw_bytes", m.raw_bytes},
+                        {"bytes", m.bytes()},
+                        {"files", files},
+                        {"started", m.started},
+                        {"finished", m.finished},
+                        {"duration_seconds", m.duration_seconds},
+                        {"verification", verification},
+                        {"row_counts", counts}};
+}
+
+namespace {
+std::string str(const json::object& o, const char* k) {
+    auto* v = o.if_contains(k);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+double num(const json::object& o, const char* k) {
+    auto* v = o.if_contains(k);
+    if (!v) return 0;
+    if (v->is_double()) return v->get_double();
+    if (v->is_int64()) return static_cast<double>(v->get_int64());
+    if (v->is_uint64()) return static_cast<double>(v->get_uint64());
+    return 0;
+}
+}  // namespace
+
+BackupManifest manifest_from_json(const json::value& v) {
+    if (!v.is_object() || !v.as_object().contains("steward_backup"))
+        throw std::runtime_error("not a steward manifest");
+    const auto& o = v.as_object();
+    BackupManifest m;
+    m.id = str(o, "id");
+    m.deployment = str(o, "deployment");
+    m.database = str(o, "database");
+    m.host = str(o, "host");
+    m.server_version = str(o, "server_version");
+    m.pg_dump_version = str(o, "pg_dump_version");
+    m.format = str(o, "format");
+    m.compression = str(o, "compression");
+    m.encryption = str(o, "encryption");
+    m.jobs = static_cast<int>(num(o, "jobs"));
+    m.raw_bytes = static_cast<std::uint64_t>(num(o, "raw_bytes"));
+    if (auto* fs = o.if_contains("files"); fs && fs->is_array())
+        for (const auto& f : fs->get_array()) {
+            if (!f.is_object()) continue;
+            m.files.push_back({str(f.get_object(), "path"),
+                               static_cast<std::uint64_t>(num(f.get_object(), "bytes")),
+                               str(f.get_object(), "sha256")});
+        }
+    m.started = str(o, "started");
+    m.finished = str(o, "finished");
+    m.duration_seconds = num(o, "duration_seconds");
+    if (auto* ver = o.if_contains("verification"); ver && ver->is_object()) {
+        const auto& vo = ver->get_object();
+        m.verification.level = str(vo, "level");
+        auto* ok = vo.if_contains("ok");
+        m.verification.ok = ok && ok->is_bool() && ok->get_bool();
+        m.verification.at = str(vo, "at");
+        m.verification.duration_seconds = num(vo, "duration_seconds");
+        m.verification.error = str(vo, "error");
+    }
+    if (auto* rc = o.if_contains("row_counts"); rc && rc->is_object())
+        for (const auto& [k, n] : rc->get_object())
+            m.row_counts[std::string(k)] = static_cast<std::int64_t>(num(rc->get_object(), k.data()));
+    if (m.id.empty()) throw std::runtime_error("manifest has no id");
+    return m;
+}
+
+BackupManifest read_manifest(const std::filesystem::path& backup_dir) {
+    std::ifstream in(backup_dir / "manifest.json");
+    if (!in) throw std::runtime_error("cannot read " + (backup_dir / "manifest.json").string());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    boost::system::error_code ec;
+    auto v = json::parse(ss.str(), ec);
+    if (ec) throw std::runtime_error("manifest.json is not valid JSON: " + ec.message());
+    return manifest_from_json(v);
+}
+
+void write_manifest(const std::filesystem::path& backup_dir, const BackupManifest& m) {
+    auto tmp = backup_dir / "manifest.json.tmp";
+    std::filesystem::remove(tmp);
+    {
+        FileSink out(tmp);
+        std::string text = json::serialize(to_json(m)) + "\n";
+        out.write(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+        out.finish();
+    }
+    std::filesystem::rename(tmp, backup_dir / "manifest.json");
+    fsync_path(backup_dir);
+}
+
+std::string iso_utc(TimePoint t) {
+    std::time_t s = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&s, &tm);
+    char b[32];
+    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return b;
+}
+
+namespace {
+std::optional<TimePoint> from_fields(int y, int mo, int d, int h, int mi, int s) {
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+}  // namespace
+
+std::optional<TimePoint> parse_iso_utc(const std::string& text) {
+    int y, mo, d, h, mi, s;
+    char z = 0;
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &z) != 7 || z != 'Z')
+        return std::nullopt;
+    return from_fields(y, mo, d, h, mi, s);
+}
+
+std::string make_backup_id(const std::string& name, TimePoint t) {
+    std::time_t s = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&s, &tm);
+    char b[32];
+    std::strftime(b, sizeof b, "%Y%m%dT%H%M%SZ", &tm);
+    return name + "-" + b;
+}
+
+std::optional<TimePoint> parse_backup_id(const std::string& name) {
+    constexpr std::size_t stamp = 16;  // YYYYMMDDTHHMMSSZ
+    if (name.size() < stamp + 2 || name[name.size() - stamp - 1] != '-') return std::nullopt;
+    std::string t = name.substr(name.size() - stamp);
+    for (std::size_t i = 0; i < stamp; ++i) {
+        bool digit = t[i] >= '0' && t[i] <= '9';
+        if ((i == 8 && t[i] != 'T') || (i == 15 && t[i] != 'Z') || (i != 8 && i != 15 && !digit))
+            return std::nullopt;
+    }
+    auto n = [&](std::size_t at, std::size_t len) { return std::stoi(t.substr(at, len)); };
+    return from_fields(n(0, 4), n(4, 2), n(6, 2), n(9, 2), n(11, 2), n(13, 2));
+}
+
+EntryKind classify_entry(const std::string& folder_name) {
+    auto strip = [&](const std::string& suffix) -> std::optional<std::string> {
+        if (folder_name.size() > suffix.size() &&
+            folder_name.compare(folder_name.size() - suffix.size(), suffix.size(), suffix) == 0)
+            return folder_name.substr(0, folder_name.size() - suffix.size());
+        return std::nullopt;
+    };
+    if (auto base = strip(".partial")) return parse_backup_id(*base) ? EntryKind::partial : EntryKind::other;
+    if (auto base = strip(".failed")) return parse_backup_id(*base) ? EntryKind::failed : EntryKind::other;
+    return parse_backup_id(folder_name) ? EntryKind::published : EntryKind::other;
+}
+
+}  // namespace steward::backup

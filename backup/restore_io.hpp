@@ -1,0 +1,51 @@
+// Feeding a backup to pg_restore: decrypt and decompress as needed, by stdin or a temporary copy.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backup/manifest.hpp"
+#include "backup/pg_tools.hpp"
+#include "backup/stream.hpp"
+#include "core/secret.hpp"
+
+namespace steward::backup {
+
+// Decrypts (and for custom+zstd decompresses) `src` of backup `m` into `sink`, finishing it.
+void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManifest& m,
+                 const std::optional<Secret>& key, bool decompress,
+                 const std::function<void(std::uint64_t)>& on_bytes = {});
+
+struct PgRestoreRun {
+    int status = -1;  // -1 when pg_restore did not run
+    std::string stderr_text;
+    std::string decode_error;  // steward's side failed (decrypt, decompress, disk)
+    bool ok() const { return status == 0 && decode_error.empty(); }
+    std::string error() const;  // one message for the user
+};
+
+// Runs `pg_restore <args> ...` on the backup in `backup_dir`. `scratch` is a folder for temporary
+// copies (jobs > 1 with steward-side compression or encryption; encrypted directory format).
+PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const BackupManifest& m,
+                            const std::optional<Secret>& key, std::vector<std::string> args,
+                            const std::map<std::string, std::string>& env, int jobs,
+                            const std::filesystem::path& scratch, bool progress = false);
+
+// A folder removed (recursively) on destruction.
+class ScratchDir {
+  public:
+    explicit ScratchDir(std::filesystem::path path);
+    ~ScratchDir();
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+}  // namespace steward::backup

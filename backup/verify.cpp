@@ -1,0 +1,145 @@
+// Verification of a backup: hashes, a full read through pg_restore, and optionally a scratch restore with row
+// counts.
+#include <chrono>
+#include <pqxx/pqxx>
+
+#include "backup/internal.hpp"
+#include "backup/pg_tools.hpp"
+#include "backup/restore_io.hpp"
+#include "core/log.hpp"
+#include "core/pg.hpp"
+
+namespace steward::backup {
+namespace fs = std::filesystem;
+namespace {
+
+void check_hashes(const fs::path& folder, const BackupManifest& m, VerifyOutcome& v) {
+    if (m.files.empty()) v.problems.push_back("manifest lists no files");
+    for (const auto& f : m.files) {
+        auto p = folder / f.path;
+        std::error_code ec;
+        if (!fs::is_regular_file(p, ec)) {
+            v.problems.push_back(f.path + ": missing");
+            continue;
+        }
+        try {
+            auto d = digest_file(p);
+            if (d.bytes != f.bytes)
+                v.problems.push_back(f.path + ": size " + std::to_string(d.bytes) + " bytes, manifest says " +
+                                     std::to_string(f.bytes));
+            else if (d.sha256 != f.sha256)
+                v.problems.push_back(f.path + ": SHA-256 mismatch (file changed or corrupted)");
+        } catch (const std::exception& e) {
+            v.problems.push_back(f.path + ": " + e.what());
+        }
+    }
+}
+
+void restore_check(const BackupConfig& c, const fs::path& folder, const BackupManifest& m, VerifyOutcome& v) {
+    auto info = pg::parse_conninfo(c.database_url);
+    std::string scratch = info.dbname() + "_steward_verify";
+    auto admin = pg::connect(c.database_url);
+    auto drop = [&] {
+        pqxx::nontransaction tx(*admin);
+        tx.exec("DROP DATABASE IF EXISTS " + pg::quote_ident(scratch) + " WITH (FORCE)");
+    };
+    drop();
+    {
+        pqxx::nontransaction tx(*admin);
+        tx.exec("CREATE DATABASE " + pg::quote_ident(scratch));
+    }
+    try {
+        auto tc = tool_connection(c.database_url, scratch);
+        auto run = run_pg_restore(
+            folder, m, c.encryption_key,
+            {"--dbname=" + tc.conninfo, "--no-owner", "--no-privileges", "--exit-on-error", "--no-password"},
+            tc.env, 1, c.settings.dir / ("." + m.id + ".verify-tmp"));
+        if (!run.ok()) {
+            v.problems.push_back("scratch restore failed: " + run.error());
+        } else {
+            auto sc = pg::connect(pg::to_conninfo(info, {{"dbname", scratch}}));
+            std::map<std::string, std::int64_t> counts;
+            {
+                pqxx::work tx(*sc);
+                counts = count_rows(tx);
+            }
+            sc.reset();
+            for (const auto& [table, n] : m.row_counts) {
+                auto it = counts.find(table);
+                if (it == counts.end())
+                    v.problems.push_back("table " + table + " missing after restore");
+                else if (it->second != n)
+                    v.problems.push_back("table " + table + ": " + std::to_string(it->second) +
+                                         " rows restored, " + std::to_string(n) + " in the snapshot");
+            }
+        }
+    } catch (const std::exception& e) {
+        v.problems.push_back(std::string("scratch restore: ") + redact(e.what()));
+    }
+    try {
+        drop();
+    } catch (const std::exception& e) {
+        log::warn("backup", "cannot drop scratch database",
+                  {{"database", scratch}, {"error", redact(e.what())}});
+    }
+}
+
+}  // namespace
+
+VerifyOutcome verify_folder(const BackupConfig& c, const fs::path& folder, const BackupManifest& m,
+                            BackupsSpec::Verify level) {
+    auto t0 = std::chrono::steady_clock::now();
+    VerifyOutcome v;
+    v.level = level == BackupsSpec::Verify::restore ? "restore" : "full";
+    auto done = [&] {
+        v.ok = v.problems.empty();
+        v.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return v;
+    };
+    check_hashes(folder, m, v);
+    if (!v.problems.empty()) return done();
+    if (m.encryption != "none" && !c.encryption_key) {
+        v.problems.push_back("backup is encrypted: set backups.encryption.key to verify it");
+        return done();
+    }
+    auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, {}, 1,
+                              c.settings.dir / ("." + m.id + ".verify-tmp"));
+    if (!run.ok()) v.problems.push_back("archive unreadable: " + run.error());
+    for (const auto& f : m.files) {
+        if (f.path != "globals.sql") continue;
+        try {
+            NullSink null;
+            decode_file(folder / f.path, null, m, c.encryption_key, false);
+        } catch (const std::exception& e) {
+            v.problems.push_back(std::string("globals.sql: ") + e.what());
+        }
+    }
+    if (v.problems.empty() && level == BackupsSpec::Verify::restore) {
+        try {
+            restore_check(c, folder, m, v);
+        } catch (const std::exception& e) {
+            v.problems.push_back(std::string("scratch database: ") + redact(e.what()));
+        }
+    }
+    return done();
+}
+
+VerifyOutcome verify_backup(const BackupConfig& c, const std::string& id, BackupsSpec::Verify level) {
+    VerifyOutcome v;
+    v.level = level == BackupsSpec::Verify::restore ? "restore" : "full";
+    auto folder = c.settings.dir / id;
+    if (classify_entry(id) != EntryKind::published || !fs::is_directory(folder)) {
+        v.problems.push_back("no backup " + id + " in " + c.settings.dir.string());
+        return v;
+    }
+    BackupManifest m;
+    try {
+        m = read_manifest(folder);
+    } catch (const std::exception& e) {
+        v.problems.push_back(e.what());
+        return v;
+    }
+    return verify_folder(c, folder, m, level);
+}
+
+}  // namespace steward::backup

@@ -1,0 +1,184 @@
+// Backup engine units: stream stages (zstd, secretstream, hashing), manifests, ids and folder names.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <random>
+
+#include "backup/manifest.hpp"
+#include "backup/stream.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace steward;
+using namespace steward::backup;
+
+namespace {
+
+class StringSink : public Sink {
+  public:
+    void write(const std::uint8_t* d, std::size_t n) override {
+        text.append(reinterpret_cast<const char*>(d), n);
+    }
+    void finish() override { finished = true; }
+    std::string text;
+    bool finished = false;
+};
+
+std::string random_text(std::size_t n, unsigned seed, bool compressible) {
+    std::mt19937 rng(seed);
+    std::string s(n, '\0');
+    for (auto& c : s) c = compressible ? static_cast<char>('a' + rng() % 4) : static_cast<char>(rng());
+    return s;
+}
+
+void feed(Sink& s, const std::string& data, std::size_t piece = 7777) {
+    for (std::size_t i = 0; i < data.size(); i += piece)
+        s.write(reinterpret_cast<const std::uint8_t*>(data.data()) + i, std::min(piece, data.size() - i));
+    s.finish();
+}
+
+std::string encode(const std::string& data, const Secret* key, bool zstd) {
+    StringSink out;
+    std::unique_ptr<Sink> enc, comp;
+    Sink* head = &out;
+    if (key) {
+        enc = make_encryptor(*head, *key);
+        head = enc.get();
+    }
+    if (zstd) {
+        comp = make_zstd_compressor(*head, 3, 2);
+        head = comp.get();
+    }
+    feed(*head, data);
+    return out.text;
+}
+
+std::string decode(const std::string& data, const Secret* key, bool zstd) {
+    StringSink out;
+    std::unique_ptr<Sink> dec, comp;
+    Sink* head = &out;
+    if (zstd) {
+        comp = make_zstd_decompressor(*head);
+        head = comp.get();
+    }
+    if (key) {
+        dec = make_decryptor(*head, *key);
+        head = dec.get();
+    }
+    feed(*head, data, 100000);
+    EXPECT_TRUE(out.finished);
+    return out.text;
+}
+
+}  // namespace
+
+TEST(BackupStream, ZstdRoundTripShrinksCompressibleData) {
+    auto data = random_text(3 << 20, 1, true);
+    auto z = encode(data, nullptr, true);
+    EXPECT_LT(z.size(), data.size() / 2);
+    EXPECT_EQ(decode(z, nullptr, true), data);
+}
+
+TEST(BackupStream, ZstdTruncatedStreamFails) {
+    auto z = encode(random_text(1 << 20, 2, false), nullptr, true);
+    EXPECT_THROW(decode(z.substr(0, z.size() / 2), nullptr, true), StreamError);
+    EXPECT_THROW(decode(z.substr(0, z.size() - 1), nullptr, true), StreamError);
+}
+
+TEST(BackupStream, EncryptionRoundTripsAcrossChunkBoundaries) {
+    Secret key("k3y");
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{1} << 20, (std::size_t{1} << 20) + 1,
+                          (std::size_t{5} << 20) / 2}) {
+        auto data = random_text(n, 3, false);
+        auto c = encode(data, &key, false);
+        EXPECT_EQ(c.rfind("STWDENC1", 0), 0u);
+        EXPECT_EQ(decode(c, &key, false), data) << n;
+    }
+}
+
+TEST(BackupStream, EncryptionWithZstdRoundTrips) {
+    Secret key("another key");
+    auto data = random_text(4 << 20, 4, true);
+    auto c = encode(data, &key, true);
+    EXPECT_LT(c.size(), data.size() / 2);
+    EXPECT_EQ(decode(c, &key, true), data);
+}
+
+TEST(BackupStream, WrongKeyTamperingAndTruncationFail) {
+    Secret key("right"), wrong("wrong");
+    auto data = random_text((3 << 20) + 5, 5, false);
+    auto c = encode(data, &key, false);
+    EXPECT_THROW(decode(c, &wrong, false), StreamError);
+    auto flipped = c;
+    flipped[flipped.size() / 2] ^= 1;
+    EXPECT_THROW(decode(flipped, &key, false), StreamError);
+    // Cut exactly after a whole chunk: only the missing final tag reveals it.
+    std::size_t head = 8 + 24, frame = (1u << 20) + 17;
+    EXPECT_THROW(decode(c.substr(0, head + 2 * frame), &key, false), StreamError);
+    EXPECT_THROW(decode(c.substr(0, c.size() - 3), &key, false), StreamError);
+    EXPECT_THROW(decode(c + "x", &key, false), StreamError);
+    EXPECT_THROW(decode("not encrypted at all, long enough to have a header", &key, false), StreamError);
+}
+
+TEST(BackupStream, FileSinkHashesFsyncsAndRefusesToOverwrite) {
+    test::TempDir dir("bk-unit");
+    auto p = dir / "f";
+    {
+        FileSink f(p);
+        feed(f, "abc");
+        EXPECT_EQ(f.bytes(), 3u);
+        EXPECT_EQ(f.sha256(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+    EXPECT_EQ(digest_file(p).sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_THROW(FileSink{p}, StreamError);
+}
+
+TEST(BackupManifest, IdsRoundTripAndClassifyFolders) {
+    auto t = parse_iso_utc("2026-03-29T01:30:05Z");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(make_backup_id("chat-prod", *t), "chat-prod-20260329T013005Z");
+    EXPECT_EQ(parse_backup_id("chat-prod-20260329T013005Z"), t);
+    EXPECT_FALSE(parse_backup_id("chat-prod-20260329T013005"));
+    EXPECT_FALSE(parse_backup_id("20260329T013005Z"));
+    EXPECT_FALSE(parse_backup_id("chat-20261329T013005Z"));
+    EXPECT_EQ(iso_utc(*t), "2026-03-29T01:30:05Z");
+    EXPECT_EQ(classify_entry("chat-20260329T013005Z"), EntryKind::published);
+    EXPECT_EQ(classify_entry("chat-20260329T013005Z.partial"), EntryKind::partial);
+    EXPECT_EQ(classify_entry("chat-20260329T013005Z.failed"), EntryKind::failed);
+    EXPECT_EQ(classify_entry("notes.partial"), EntryKind::other);
+    EXPECT_EQ(classify_entry(".lock"), EntryKind::other);
+    EXPECT_EQ(classify_entry("lost+found"), EntryKind::other);
+}
+
+TEST(BackupManifest, JsonRoundTripAndFolderWrite) {
+    BackupManifest m;
+    m.id = "chat-20260101T000000Z";
+    m.deployment = "chat";
+    m.database = "chat";
+    m.format = "custom";
+    m.compression = "zstd:3";
+    m.files = {{"dump", 123, std::string(64, 'a')}, {"globals.sql", 7, std::string(64, 'b')}};
+    m.verification = {"restore", true, "2026-01-01T00:00:05Z", 1.5, ""};
+    m.row_counts = {{"public.users", 42}};
+    auto back = manifest_from_json(to_json(m));
+    EXPECT_EQ(back.id, m.id);
+    EXPECT_EQ(back.bytes(), 130u);
+    EXPECT_EQ(back.dump_sha256(), std::string(64, 'a'));
+    EXPECT_TRUE(back.verification.ok);
+    EXPECT_EQ(back.row_counts.at("public.users"), 42);
+    EXPECT_THROW(manifest_from_json(boost::json::parse(R"({"id": "x"})")), std::runtime_error);
+
+    test::TempDir dir("bk-manifest");
+    write_manifest(dir.path(), m);
+    write_manifest(dir.path(), m);  // replaces
+    EXPECT_EQ(read_manifest(dir.path()).files.size(), 2u);
+    EXPECT_FALSE(std::filesystem::exists(dir / "manifest.json.tmp"));
+}
+
+TEST(BackupManifest, DirectoryFormatHashCoversAllFiles) {
+    BackupManifest a, b;
+    a.files = {{"dump/toc.dat", 1, "11"}, {"dump/3001.dat.gz", 2, "22"}};
+    b.files = {{"dump/3001.dat.gz", 2, "22"}, {"dump/toc.dat", 1, "11"}};
+    EXPECT_EQ(a.dump_sha256(), b.dump_sha256());
+    b.files[0].sha256 = "23";
+    EXPECT_NE(a.dump_sha256(), b.dump_sha256());
+}
