@@ -43,11 +43,9 @@ TEST(BackupIntegration, FailedOffsiteCopyExitsOneAndKeepsLocalBackup) {
                               std::to_string(free_loopback_port()) +
                               ", user: backup, key: \"secret:ssh_key\", known_hosts: " + known.string() +
                               ", path: /srv/backups }\n");
-    // detect_leaks=0: sftp.cpp's Connection leaks its ssh_session when its constructor throws (reported to
-    // the lead).
     auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"},
                          {{"TEST_SSH_KEY", "not a real key"},
-                          {"ASAN_OPTIONS", "abort_on_error=0:exitcode=99:detect_leaks=0"}});
+                          {"ASAN_OPTIONS", "abort_on_error=0:exitcode=99"}});
     EXPECT_EQ(r.status, 1) << r.err;
     auto doc = parse_json(r.out);
     EXPECT_EQ(doc.at("status").as_string(), "published");
