@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -92,11 +93,26 @@ void EmbeddedPostgres::start() {
         init.argv = {bin("initdb"), "-D", dir.string(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"};
         if (!options_.durable) init.argv.push_back("--no-sync");
         init.user = user;
+        init.cwd = dir;  // initdb complains when it cannot read the current folder (e.g. under /root)
         auto r = run_process(init, std::chrono::minutes(2));
         if (!r.ok())
             throw std::runtime_error(fmt::format("embedded PostgreSQL: initdb failed (exit {}): {}", r.status, r.err.empty() ? r.out : r.err));
     }
-    fs::remove(dir / "postmaster.pid", ec);  // left by a killed run; postgres itself rechecks the pid
+    // postmaster.pid is PostgreSQL's guard against two servers on one folder: never remove it.
+    // A stale one (its process gone) is handled by postgres itself; a live one is refused here.
+    if (std::ifstream pidfile(dir / "postmaster.pid"); pidfile) {
+        long pid = 0;
+        if (pidfile >> pid && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0)
+            throw std::runtime_error(fmt::format(
+                "embedded PostgreSQL: the cluster in {} is already in use by pid {} (another steward command?); "
+                "wait for it to finish",
+                dir.string(), pid));
+    }
+    if (pg::ping(url()))
+        throw std::runtime_error(fmt::format(
+            "embedded PostgreSQL: port {} on 127.0.0.1 is already taken by another server; set database.embedded.port "
+            "to a free port",
+            options_.port));
 
     int logfd = ::open((dir / "postgres.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (user && logfd >= 0) chown_to(dir / "postgres.log", *user);
@@ -127,6 +143,9 @@ void EmbeddedPostgres::start() {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    if (auto st = child_.try_wait())  // something else answered on our port
+        throw std::runtime_error(fmt::format("embedded PostgreSQL exited with status {} while starting; see {}", *st,
+                                             (dir / "postgres.log").string()));
     log::info("postgres", "embedded PostgreSQL ready", {{"port", options_.port}, {"dir", dir.string()}});
 }
 

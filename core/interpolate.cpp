@@ -34,7 +34,7 @@ std::string interpolate(const std::string& text,
         }
         auto close = text.find('}', i + 2);
         if (close == std::string::npos)
-            throw InterpolationError(fmt::format("unterminated '${{' in '{}'", text));
+            throw InterpolationError("unterminated '${' (write $$ for a literal $)");
         std::string body = text.substr(i + 2, close - i - 2);
         std::string name = body;
         std::optional<std::string> fallback;
@@ -43,7 +43,7 @@ std::string interpolate(const std::string& text,
             fallback = body.substr(dash + 2);
         }
         if (!valid_name(name))
-            throw InterpolationError(fmt::format("'${{{}}}' is not a valid variable reference", body));
+            throw InterpolationError("'${...}' must hold a variable name of letters, digits and '_' (write $$ for a literal $)");
         auto value = lookup(name);
         if (value && !(value->empty() && fallback)) {
             out += *value;

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <atomic>
 #include <mutex>
 #include <stdexcept>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -24,8 +26,8 @@ enum class Style { terminal, plain, journal, json };
 struct State {
     std::mutex mutex;
     std::shared_ptr<spdlog::logger> logger;
-    Style style = Style::plain;
-    spdlog::level::level_enum level = spdlog::level::info;
+    std::atomic<Style> style{Style::plain};
+    std::atomic<spdlog::level::level_enum> level{spdlog::level::info};
 };
 
 State& state() {
@@ -47,6 +49,13 @@ std::shared_ptr<spdlog::logger> sink_logger() {
     return s.logger;
 }
 
+// 2026-11-23T12:33:30.123Z
+std::string utc_timestamp() {
+    auto now = std::chrono::system_clock::now();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms);
+}
+
 std::string text_value(const boost::json::value& v) {
     if (v.is_string()) {
         std::string s(v.get_string());
@@ -61,16 +70,16 @@ void write(spdlog::level::level_enum level, std::string_view logger, std::string
     auto& s = state();
     if (level < s.level) return;
     const char* names[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
-    auto now = std::chrono::system_clock::now();
     std::string line;
     if (s.style == Style::json) {
         boost::json::object o;
-        o["ts"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::time_point_cast<std::chrono::milliseconds>(now));
+        o["ts"] = utc_timestamp();
         o["level"] = names[level];
         o["logger"] = logger;
         o["msg"] = redact(std::string(msg));
         for (const auto& f : fields) {
             if (f.value.is_string()) o[f.key] = redact(std::string(f.value.get_string()));
+            else if (f.value.is_structured()) o[f.key] = boost::json::parse(redact(boost::json::serialize(f.value)));
             else o[f.key] = f.value;
         }
         line = boost::json::serialize(o);
@@ -78,7 +87,7 @@ void write(spdlog::level::level_enum level, std::string_view logger, std::string
         std::string body = fmt::format("[{}] {}", logger, msg);
         for (const auto& f : fields) body += fmt::format(" {}={}", f.key, text_value(f.value));
         body = redact(std::move(body));
-        switch (s.style) {
+        switch (s.style.load()) {
             case Style::journal: {
                 int prio = level >= spdlog::level::err ? 3 : level == spdlog::level::warn ? 4 : level == spdlog::level::info ? 6 : 7;
                 line = fmt::format("<{}>{}", prio, body);
@@ -86,13 +95,11 @@ void write(spdlog::level::level_enum level, std::string_view logger, std::string
             }
             case Style::terminal: {
                 const char* colour = level >= spdlog::level::err ? "\033[31m" : level == spdlog::level::warn ? "\033[33m" : "\033[2m";
-                line = fmt::format("{:%H:%M:%S} {}{:<5}\033[0m {}", std::chrono::time_point_cast<std::chrono::seconds>(now), colour,
-                                   names[level], body);
+                line = fmt::format("{} {}{:<5}\033[0m {}", utc_timestamp().substr(11, 8), colour, names[level], body);
                 break;
             }
             default:
-                line = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z {:<5} {}", std::chrono::time_point_cast<std::chrono::milliseconds>(now),
-                                   names[level], body);
+                line = fmt::format("{} {:<5} {}", utc_timestamp(), names[level], body);
         }
     }
     out->log(level, line);

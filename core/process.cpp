@@ -16,6 +16,7 @@
 #include <cstring>
 #include <system_error>
 #include <thread>
+#include <mutex>
 #include <utility>
 
 extern char** environ;
@@ -83,7 +84,7 @@ Child::Child(Child&& o) noexcept { *this = std::move(o); }
 
 Child& Child::operator=(Child&& o) noexcept {
     if (this != &o) {
-        this->~Child();
+        reset();
         pid_ = std::exchange(o.pid_, -1);
         in_ = std::exchange(o.in_, -1);
         out_ = std::exchange(o.out_, -1);
@@ -94,7 +95,9 @@ Child& Child::operator=(Child&& o) noexcept {
     return *this;
 }
 
-Child::~Child() {
+Child::~Child() { reset(); }
+
+void Child::reset() {
     if (pid_ > 0 && !status_) {
         signal(SIGKILL);
         wait();
@@ -115,6 +118,7 @@ void Child::signal(int sig, bool whole_group) {
 
 int Child::wait() {
     if (status_) return *status_;
+    if (pid_ <= 0) return 255;
     int st = 0;
     while (::waitpid(pid_, &st, 0) < 0) {
         if (errno != EINTR) {
@@ -128,6 +132,7 @@ int Child::wait() {
 
 std::optional<int> Child::try_wait() {
     if (status_) return status_;
+    if (pid_ <= 0) return 255;
     int st = 0;
     pid_t r = ::waitpid(pid_, &st, WNOHANG);
     if (r == pid_) status_ = status_code(st);
@@ -136,7 +141,7 @@ std::optional<int> Child::try_wait() {
 }
 
 std::optional<int> Child::wait_for(std::chrono::milliseconds timeout) {
-    if (try_wait()) return status_;
+    if (try_wait()) return try_wait();
     auto deadline = std::chrono::steady_clock::now() + timeout;
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
     while (true) {
@@ -198,8 +203,16 @@ Child spawn(const ProcessOptions& o) {
     make_pipe(report);
     pid_t parent = ::getpid();
 
+    sigset_t all, saved;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &saved);
     pid_t pid = ::fork();
-    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid != 0) ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    if (pid < 0) {
+        for (int* p : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1], &report[0], &report[1]})
+            close_fd(*p);
+        throw std::system_error(errno, std::generic_category(), "fork");
+    }
     if (pid == 0) {
         auto die = [&](int stage) {
             int e[2] = {stage, errno};
@@ -229,10 +242,10 @@ Child spawn(const ProcessOptions& o) {
             if (::getppid() != parent) ::_exit(127);
         }
         if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) die(3);
+        for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);  // handlers first, while still masked
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD}) ::signal(s, SIG_DFL);
         ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
         ::execve(prog.c_str(), argv.data(), envp.data());
         die(4);
@@ -262,6 +275,14 @@ Child spawn(const ProcessOptions& o) {
 }
 
 ProcessResult run_process(ProcessOptions options, std::chrono::milliseconds timeout, const std::string& input) {
+    if (!input.empty()) {
+        // Writing to a child that exited early must fail with EPIPE, not kill us.
+        static std::once_flag once;
+        std::call_once(once, [] {
+            struct sigaction sa {};
+            if (::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+        });
+    }
     options.stdout_fd = ProcessOptions::kPipe;
     options.stderr_fd = ProcessOptions::kPipe;
     options.stdin_fd = input.empty() ? ProcessOptions::kDevNull : ProcessOptions::kPipe;
@@ -303,6 +324,12 @@ ProcessResult run_process(ProcessOptions options, std::chrono::milliseconds time
             if (got > 0) (fds[i].fd == out ? r.out : r.err).append(buf, static_cast<std::size_t>(got));
             else if (got == 0 || (errno != EINTR && errno != EAGAIN)) (fds[i].fd == out ? out_open : err_open) = false;
         }
+    }
+    // Output closed, but the child may linger: wait for what is left of the timeout, then kill.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (!c.wait_for(std::max(left, std::chrono::milliseconds(0)))) {
+        r.timed_out = true;
+        c.signal(SIGKILL);
     }
     r.status = c.wait();
     if (r.timed_out) r.status = 124;

@@ -54,6 +54,7 @@ public:
 
 private:
     friend Child spawn(const ProcessOptions&);
+    void reset();  // kill + reap if running, close pipes
     pid_t pid_ = -1;
     int in_ = -1, out_ = -1, err_ = -1;
     bool group_ = false;

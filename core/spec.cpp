@@ -63,7 +63,7 @@ Duration parse_duration(const std::string& text) {
     const std::string expected = "expected a duration such as 500ms, 10s, 5m, 1h or 7d";
     std::size_t i = 0;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == 0 || i > 12) throw std::invalid_argument(fmt::format("'{}': {}", text, expected));
+    if (i == 0 || i > 9) throw std::invalid_argument(fmt::format("'{}': {}", text, expected));
     long long n = std::stoll(text.substr(0, i));
     std::string unit = text.substr(i);
     if (unit == "ms") return Duration(n);

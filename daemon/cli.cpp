@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -128,6 +129,7 @@ bool argv_has_json(int argc, char** argv) {
 }  // namespace
 
 int run(int argc, char** argv) {
+    ::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill steward while we write to it
     Context ctx;
     ctx.global.json = argv_has_json(argc, argv);
     CLI::App app{"steward: one daemon for a PostgreSQL-backed API's operations (gate, migrations, backups, probes, supervision)",
@@ -153,8 +155,9 @@ int run(int argc, char** argv) {
         bool known = false;
         for (auto* sub : app.get_subcommands({})) known = known || sub->get_name() == name;
         if (!known)
-            return usage_error(ctx, fmt::format("unknown command '{}'", name),
-                               "Commands: check, migrate, backup, render, run, status. Run 'steward --help' for more.");
+            return usage_error(ctx, fmt::format("unknown command '{}' (commands: check, migrate, backup, render, run, "
+                                                "status; see 'steward --help')",
+                                                name));
     }
     try {
         app.parse(argc, argv);
@@ -169,7 +172,7 @@ int run(int argc, char** argv) {
         if (ctx.global.json) {
             ctx.print_json(error_json(msg));
         } else {
-            std::cerr << "steward: " << msg << "\nRun 'steward --help' for the commands and options." << std::endl;
+            std::cerr << "steward: " << msg << " (see 'steward --help')" << std::endl;
         }
         return kUsage;
     }
@@ -184,6 +187,11 @@ int run(int argc, char** argv) {
         return kUsage;
     } catch (const CLI::ParseError& e) {
         return usage_error(ctx, e.what());
+    } catch (const pqxx::argument_error& e) {
+        std::string msg = redact(e.what());
+        if (ctx.global.json) ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
+        else std::cerr << "steward: " << msg << std::endl;
+        return kProblem;
     } catch (const std::invalid_argument& e) {
         return usage_error(ctx, redact(e.what()));
     } catch (const pqxx::broken_connection& e) {

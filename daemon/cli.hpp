@@ -52,8 +52,8 @@ public:
     bool spec_loaded() const { return spec_ != nullptr; }
 
     // For commands that need only a database (migrate, backup):
-    //  --database-url flag, else DATABASE_URL from the environment, else the spec's database.
-    // With a URL from flag/env and `dir_flag` set, no spec is loaded unless --spec was given.
+    //  --database-url flag, else the spec's database. Spec-less mode: a URL from the flag or
+    // DATABASE_URL plus `dir_given`, and no --spec: then no spec is loaded at all.
     // Starts the embedded PostgreSQL when the spec asks for one (kept until exit).
     DatabaseTarget database(const std::string& url_flag, bool dir_given);
 

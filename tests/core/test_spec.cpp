@@ -263,7 +263,7 @@ TEST(Duration, ParsesEveryUnit) {
     EXPECT_EQ(parse_duration("5m"), std::chrono::minutes(5));
     EXPECT_EQ(parse_duration("1h"), std::chrono::hours(1));
     EXPECT_EQ(parse_duration("7d"), std::chrono::hours(168));
-    for (const char* bad : {"", "10", "s", "1.5s", "-1s", "10 s", "10sec", "99999999999999s"})
+    for (const char* bad : {"", "10", "s", "1.5s", "-1s", "10 s", "10sec", "99999999999999s", "9999999999d"})
         EXPECT_THROW(parse_duration(bad), std::invalid_argument) << bad;
     EXPECT_EQ(format_duration(std::chrono::seconds(90)), "90s");
     EXPECT_EQ(format_duration(std::chrono::minutes(2)), "2m");
