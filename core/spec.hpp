@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -231,9 +232,9 @@ struct Spec {
 
 // Reads, interpolates and validates a spec; throws SpecError (exit 2).
 // `env` looks up ${VAR}; default is the process environment.
-using EnvLookup = std::optional<std::string> (*)(const std::string&);
-Spec load_spec(const std::filesystem::path& file, EnvLookup env = nullptr);
-Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file, EnvLookup env = nullptr);
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+Spec load_spec(const std::filesystem::path& file, EnvLookup env = {});
+Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file, EnvLookup env = {});
 
 // Default spec location: ./steward.yaml, then /etc/steward/steward.yaml; nullopt when neither exists.
 std::optional<std::filesystem::path> default_spec_path();

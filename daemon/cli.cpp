@@ -1,0 +1,177 @@
+// Command-line parsing, the shared command context, and the mapping of every failure to an exit code.
+#include "daemon/cli.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include "core/embedded_postgres.hpp"
+#include "core/log.hpp"
+#include "core/pg.hpp"
+#include "core/secret.hpp"
+
+namespace steward::cli {
+
+Context::Context() = default;
+Context::~Context() = default;
+
+const Spec& Context::spec() {
+    if (spec_) return *spec_;
+    std::filesystem::path path;
+    if (!global.spec_path.empty()) {
+        path = global.spec_path;
+    } else if (auto found = default_spec_path()) {
+        path = *found;
+    } else {
+        throw SpecError("no spec found: pass --spec FILE, or create ./steward.yaml or /etc/steward/steward.yaml");
+    }
+    spec_ = std::make_unique<Spec>(load_spec(path));
+    if (spec_->database.url) register_redaction(*spec_->database.url);
+    return *spec_;
+}
+
+std::string Context::spec_database_url() {
+    const Spec& s = spec();
+    if (s.database.url) return *s.database.url;
+    if (!embedded_) {
+        EmbeddedPostgres::Options o;
+        o.dir = s.database.embedded->dir;
+        o.port = s.database.embedded->port;
+        embedded_ = std::make_unique<EmbeddedPostgres>(o);
+        embedded_->start();
+    }
+    return embedded_->url(s.name);
+}
+
+DatabaseTarget Context::database(const std::string& url_flag, bool dir_given) {
+    std::string url = url_flag;
+    if (url.empty())
+        if (const char* env = std::getenv("DATABASE_URL")) url = env;
+    // Spec-less mode: a database from flag/env and a folder, and no --spec.
+    if (!url.empty() && dir_given && global.spec_path.empty()) {
+        register_redaction(url);
+        return {url, nullptr};
+    }
+    if (!url_flag.empty()) {
+        register_redaction(url_flag);
+        return {url_flag, &spec()};
+    }
+    const Spec& s = spec();
+    std::string spec_url = spec_database_url();
+    if (s.database.embedded) {
+        // The embedded cluster's database for this deployment; created on first use.
+        auto c = pg::connect(embedded_->url("postgres"));
+        pqxx::nontransaction tx(*c);
+        if (tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", s.name).empty())
+            tx.exec("CREATE DATABASE " + pg::quote_ident(s.name));
+    }
+    return {spec_url, &s};
+}
+
+void Context::print_json(const boost::json::value& doc) const { std::cout << boost::json::serialize(doc) << std::endl; }
+
+boost::json::value error_json(const std::string& message, const std::string& file, Mark mark) {
+    boost::json::object err;
+    err["message"] = redact(message);
+    err["file"] = file.empty() ? boost::json::value(nullptr) : boost::json::value(file);
+    err["line"] = mark.present() ? boost::json::value(mark.line) : boost::json::value(nullptr);
+    err["column"] = mark.present() ? boost::json::value(mark.column) : boost::json::value(nullptr);
+    return boost::json::object{{"ok", false}, {"error", err}};
+}
+
+namespace {
+
+int usage_error(const Context& ctx, const std::string& message, const std::string& hint = {}) {
+    if (ctx.global.json) ctx.print_json(error_json(message));
+    else std::cerr << "steward: " << message << (hint.empty() ? "" : "\n" + hint) << std::endl;
+    return kUsage;
+}
+
+bool argv_has_json(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::string_view(argv[i]) == "--json") return true;
+    return false;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+    Context ctx;
+    ctx.global.json = argv_has_json(argc, argv);
+    CLI::App app{"steward: one daemon for a PostgreSQL-backed API's operations (gate, migrations, backups, probes, supervision)",
+                 "steward"};
+    app.require_subcommand(1, 1);
+    app.fallthrough();
+    app.set_version_flag("--version", std::string("steward ") + STEWARD_VERSION);
+    app.add_option("--spec", ctx.global.spec_path, "Deployment spec (default ./steward.yaml, then /etc/steward/steward.yaml)");
+    app.add_flag("--json", ctx.global.json, "Print one JSON document on stdout");
+    app.add_option("--log-level", ctx.global.log_level, "trace|debug|info|warn|error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    app.add_option("--log-format", ctx.global.log_format, "text|json")->check(CLI::IsMember({"text", "json"}));
+
+    add_check_command(app, ctx);
+    add_migrate_command(app, ctx);
+    add_backup_command(app, ctx);
+    add_render_command(app, ctx);
+    add_run_command(app, ctx);
+    add_status_command(app, ctx);
+
+    if (argc > 1 && argv[1][0] != '-') {
+        std::string name = argv[1];
+        bool known = false;
+        for (auto* sub : app.get_subcommands({})) known = known || sub->get_name() == name;
+        if (!known)
+            return usage_error(ctx, fmt::format("unknown command '{}'", name),
+                               "Commands: check, migrate, backup, render, run, status. Run 'steward --help' for more.");
+    }
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::string msg = e.what();
+        if (ctx.global.json) {
+            ctx.print_json(error_json(msg));
+        } else {
+            std::cerr << "steward: " << msg << "\nRun 'steward --help' for the commands and options." << std::endl;
+        }
+        return kUsage;
+    }
+
+    try {
+        log::setup({ctx.global.log_level, log::parse_format(ctx.global.log_format)});
+        if (!ctx.action) return usage_error(ctx, "no command given", "Run 'steward --help' for the commands.");
+        return ctx.action();
+    } catch (const SpecError& e) {
+        if (ctx.global.json) ctx.print_json(error_json(e.message(), e.file(), e.mark()));
+        else std::cerr << "steward: " << redact(e.what()) << std::endl;
+        return kUsage;
+    } catch (const CLI::ParseError& e) {
+        return usage_error(ctx, e.what());
+    } catch (const std::invalid_argument& e) {
+        return usage_error(ctx, redact(e.what()));
+    } catch (const pqxx::broken_connection& e) {
+        std::string msg = redact(e.what());
+        while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+        if (ctx.global.json) ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
+        else std::cerr << "steward: " << msg << std::endl;
+        return kProblem;
+    } catch (const std::exception& e) {
+        std::string msg = redact(e.what());
+        if (ctx.global.json) ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
+        else std::cerr << "steward: " << msg << std::endl;
+        return kProblem;
+    }
+}
+
+}  // namespace steward::cli

@@ -1,0 +1,23 @@
+// steward status: the admin API client (not built yet; says so and exits 2).
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "daemon/cli.hpp"
+
+namespace steward::cli {
+
+void add_status_command(CLI::App& app, Context& ctx) {
+    auto* cmd = app.add_subcommand("status", "the admin API client (not built yet)");
+    cmd->allow_extras();
+    cmd->callback([&ctx] {
+        ctx.action = [&ctx] {
+            std::string msg = "'steward status' (the admin API client) is not built yet";
+            if (ctx.global.json) ctx.print_json(error_json(msg));
+            else std::cerr << "steward: " << msg << std::endl;
+            return kUsage;
+        };
+    });
+}
+
+}  // namespace steward::cli

@@ -1,0 +1,49 @@
+// Connection strings: parsing, loopback detection, redaction, lock keys.
+#include <gtest/gtest.h>
+
+#include "core/pg.hpp"
+
+using namespace steward::pg;
+
+TEST(PgUrl, ParsesUrisAndKeywordStrings) {
+    auto i = parse_conninfo("postgresql://app:pw@db.internal:6543/chat?sslmode=require");
+    EXPECT_EQ(i.host(), "db.internal");
+    EXPECT_EQ(i.get("port"), "6543");
+    EXPECT_EQ(i.get("user"), "app");
+    EXPECT_EQ(i.get("password"), "pw");
+    EXPECT_EQ(i.dbname(), "chat");
+    EXPECT_EQ(i.get("sslmode"), "require");
+    EXPECT_FALSE(i.is_loopback());
+    auto k = parse_conninfo("host=127.0.0.1 user=postgres");
+    EXPECT_TRUE(k.is_loopback());
+    EXPECT_EQ(k.dbname(), "postgres");
+    EXPECT_TRUE(parse_conninfo("postgresql:///x").is_loopback());
+    EXPECT_TRUE(parse_conninfo("postgresql://localhost/x").is_loopback());
+    EXPECT_FALSE(parse_conninfo("host=127.0.0.1,10.0.0.2").is_loopback());
+    EXPECT_THROW(parse_conninfo("postgresql://a:b@host:notaport/x?bogus=1"), std::invalid_argument);
+}
+
+TEST(PgUrl, ToConninfoRoundTripsWithOverrides) {
+    auto i = parse_conninfo("postgresql://app:p'w@db/chat");
+    auto s = to_conninfo(i, {{"dbname", "other"}});
+    auto j = parse_conninfo(s);
+    EXPECT_EQ(j.get("password"), "p'w");
+    EXPECT_EQ(j.dbname(), "other");
+}
+
+TEST(PgUrl, RedactsPasswords) {
+    EXPECT_EQ(redact_url("postgresql://app:s3cret@db:5432/chat"), "postgresql://app:***@db:5432/chat");
+    EXPECT_EQ(redact_url("postgres://app@db/chat"), "postgres://app@db/chat");
+    EXPECT_EQ(redact_url("postgresql://db/chat?user=a&password=s3cret&sslmode=require"),
+              "postgresql://db/chat?user=a&password=***&sslmode=require");
+    EXPECT_EQ(redact_url("host=db password=s3cret"), "host=db password=***");
+}
+
+TEST(PgUrl, LockKeysAreStableAndDistinct) {
+    EXPECT_EQ(migration_lock_key("chat", "steward_migrations"), migration_lock_key("chat", "steward_migrations"));
+    EXPECT_NE(migration_lock_key("chat", "steward_migrations"), migration_lock_key("chat2", "steward_migrations"));
+    EXPECT_NE(migration_lock_key("chat", "a"), migration_lock_key("chat", "b"));
+    EXPECT_NE(migration_lock_key("chat", "steward_migrations"), backup_lock_key("chat"));
+}
+
+TEST(PgUrl, QuotesIdentifiers) { EXPECT_EQ(quote_ident("we\"ird"), "\"we\"\"ird\""); }

@@ -1,0 +1,87 @@
+// Secrets: resolution from env and file, the type that never prints, redaction.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <sstream>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "core/secret.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace steward;
+
+TEST(Secret, NeverFormatsItsValue) {
+    Secret s("canary-7f3a9b2c-value");
+    EXPECT_EQ(fmt::format("{}", s), "***");
+    std::ostringstream os;
+    os << s;
+    EXPECT_EQ(os.str(), "***");
+    EXPECT_EQ(boost::json::serialize(boost::json::value_from(s)), "\"***\"");
+    EXPECT_EQ(s.reveal(), "canary-7f3a9b2c-value");
+}
+
+TEST(Secret, ConstantTimeEquality) {
+    EXPECT_TRUE(constant_time_equals("abc", "abc"));
+    EXPECT_FALSE(constant_time_equals("abc", "abd"));
+    EXPECT_FALSE(constant_time_equals("abc", "abcd"));
+    EXPECT_FALSE(constant_time_equals("", "a"));
+    EXPECT_TRUE(Secret("x1") == Secret("x1"));
+}
+
+TEST(Secret, ResolvesFromEnv) {
+    ::setenv("STEWARD_TEST_SECRET", "from-env-value", 1);
+    SecretSpec spec{"s", SecretSpec::Source::env, "STEWARD_TEST_SECRET", {}, {}, SecretKind::token};
+    auto r = resolve_secret(spec);
+    ASSERT_EQ(r.status, ResolvedSecret::Status::ok);
+    EXPECT_EQ(r.value->reveal(), "from-env-value");
+    ::unsetenv("STEWARD_TEST_SECRET");
+    r = resolve_secret(spec);
+    EXPECT_EQ(r.status, ResolvedSecret::Status::env_unset);
+    EXPECT_FALSE(r.value);
+    EXPECT_NE(r.problem.find("STEWARD_TEST_SECRET is not set"), std::string::npos);
+}
+
+TEST(Secret, ResolvesFromFileTrimmingOneNewlineAndRecordsMode) {
+    test::TempDir dir;
+    auto p = dir.write("token", "file-secret-value\n\n");
+    ::chmod(p.c_str(), 0640);
+    SecretSpec spec{"s", SecretSpec::Source::file, {}, p, {}, SecretKind::key};
+    auto r = resolve_secret(spec);
+    ASSERT_EQ(r.status, ResolvedSecret::Status::ok);
+    EXPECT_EQ(r.value->reveal(), "file-secret-value\n");
+    EXPECT_EQ(*r.file_mode, 0640u);
+    EXPECT_EQ(*r.file_owner, ::geteuid());
+
+    dir.write("crlf", "abc\r\n");
+    spec.file = dir / "crlf";
+    EXPECT_EQ(resolve_secret(spec).value->reveal(), "abc");
+
+    dir.write("empty", "\n");
+    spec.file = dir / "empty";
+    EXPECT_EQ(resolve_secret(spec).status, ResolvedSecret::Status::empty);
+
+    spec.file = dir / "missing";
+    r = resolve_secret(spec);
+    EXPECT_EQ(r.status, ResolvedSecret::Status::file_missing);
+    EXPECT_NE(r.problem.find("missing"), std::string::npos);
+}
+
+TEST(Secret, SecretOrValueLooksUpResolvedSecrets) {
+    std::map<std::string, ResolvedSecret> resolved;
+    resolved["a"].value = Secret("alpha-value");
+    EXPECT_EQ(secret_value(SecretOrValue{"a", ""}, resolved)->reveal(), "alpha-value");
+    EXPECT_FALSE(secret_value(SecretOrValue{"b", ""}, resolved));
+    EXPECT_EQ(secret_value(SecretOrValue{"", "lit"}, resolved)->reveal(), "lit");
+    EXPECT_FALSE(secret_value(SecretOrValue{}, resolved));
+}
+
+TEST(Redact, MasksRegisteredValuesAndUrlPasswords) {
+    register_redaction("registered-canary-42");
+    EXPECT_EQ(redact("token is registered-canary-42!"), "token is ***!");
+    EXPECT_EQ(redact("postgresql://app:hunter2@db/x failed"), "postgresql://app:***@db/x failed");
+    EXPECT_EQ(redact("host=db password=hunter2 dbname=x"), "host=db password=*** dbname=x");
+    EXPECT_EQ(redact("nothing here"), "nothing here");
+}
