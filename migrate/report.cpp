@@ -145,7 +145,6 @@ std::string to_text(const Failure& f) {
 
 std::string to_text(const RunResult& r, const std::string& verb) {
     std::ostringstream out;
-    for (const auto& b : r.blockers) out << "refused: " << b << "\n";
     for (const auto& s : r.done) out << verb << " " << label(s) << "  (" << s.duration_ms << " ms)\n";
     if (r.ok() && r.done.empty()) out << "nothing to do: the database is up to date\n";
     if (r.blockers.empty())
