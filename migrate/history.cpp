@@ -4,6 +4,10 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "core/log.hpp"
 #include "core/pg.hpp"
 
@@ -134,17 +138,21 @@ MigrationLock::MigrationLock(PgSession& s, const Options& o) : s_(s) {
     key_ = pg::migration_lock_key(s.database(), o.table);
     const auto key = std::to_string(key_);
     apply_session_settings(s, o);  // client_connection_check_interval covers the wait too
+    // Poll with pg_try_advisory_lock instead of blocking in pg_advisory_lock: a blocked waiter
+    // holds a snapshot, and CREATE INDEX CONCURRENTLY in the holder would wait for it forever.
+    const auto deadline = std::chrono::steady_clock::now() + o.lock_wait;
+    auto pause = std::chrono::milliseconds(10);
     SqlResult r;
-    if (o.lock_wait.count() <= 0) {
+    for (;;) {
         r = s.exec("SELECT pg_try_advisory_lock($1::bigint)", {key});
-        if (r.ok && r.rows.at(0).at(0) != std::string("t")) {
+        if (!r.ok || r.rows.at(0).at(0) == std::string("t")) break;
+        if (std::chrono::steady_clock::now() >= deadline) {
             r.ok = false;
             r.error.sqlstate = "55P03";
+            break;
         }
-    } else {
-        // The server wakes us the moment the holder lets go; lock_timeout bounds the wait.
-        (void)s.exec("SET lock_timeout = '" + ms(o.lock_wait) + "'");
-        r = s.exec("SELECT pg_advisory_lock($1::bigint)", {key});
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(100));
     }
     if (!r.ok) {
         if (r.error.sqlstate != "55P03")
@@ -160,7 +168,6 @@ MigrationLock::MigrationLock(PgSession& s, const Options& o) : s_(s) {
                            o.table + ") after waiting " + format_duration(o.lock_wait) + "; held by " + holder);
     }
     log::debug("migrate", "took the migration lock", {{"database", s.database()}, {"table", o.table}});
-    apply_session_settings(s, o);
 }
 
 MigrationLock::~MigrationLock() {

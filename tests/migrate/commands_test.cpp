@@ -213,7 +213,7 @@ TEST(MigrateCommands, BadNamesAndDuplicateVersionsNameTheFile) {
     w.write("01_b.up.sql", "SELECT 1;");
     auto dup = w.run({"status"});
     EXPECT_EQ(dup.status, 1);
-    EXPECT_NE(dup.err.find("01_b.up.sql: version 01 is also used by 1_a.up.sql"), std::string::npos) << dup.err;
+    EXPECT_NE(dup.err.find("1_a.up.sql: version 1 is also used by 01_b.up.sql"), std::string::npos) << dup.err;
     std::filesystem::remove(w.dir / "01_b.up.sql");
     w.write("init.sql", "SELECT 1;");
     auto bad = w.run({"up"});
@@ -226,7 +226,7 @@ TEST(MigrateCommands, SpecAndEnvironmentSelectDatabaseAndTable) {
     MigrateWorld w;
     w.write("V1__a.sql", "CREATE TABLE a (x int);\n");
     TempDir specdir("steward-mig-spec");
-    auto spec = specdir.write("steward.yaml", "version: 1\nname: chat\ndatabase:\n  url: ${MIG_URL}\nmigrations:\n  dir: " +
+    auto spec = specdir.write("steward.yaml", "version: 1\nname: chat\nenvironment: development\ndatabase:\n  url: ${MIG_URL}\nmigrations:\n  dir: " +
                                                   w.dir.path().string() + "\n  table: ops_history\n");
     auto r = run_steward({"migrate", "up", "--spec", spec.string()}, {{"MIG_URL", w.url}});
     ASSERT_EQ(r.status, 0) << r.out << r.err;

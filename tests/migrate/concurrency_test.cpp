@@ -42,6 +42,7 @@ TEST(MigrateConcurrency, FourConcurrentUpsApplyEachMigrationOnce) {
     for (int v = 2; v <= 12; ++v)
         w.write("V" + std::to_string(v) + "__step.sql",
                 "INSERT INTO log VALUES ('" + std::to_string(v) + "');\nSELECT pg_sleep(0.02);\n");
+    // Waiters must not hold a snapshot, or this would wait for them while they wait for the lock.
     w.write("V13__idx.sql", "CREATE INDEX CONCURRENTLY log_version ON log (version);\n");
 
     std::vector<Child> children;

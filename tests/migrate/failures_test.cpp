@@ -124,7 +124,7 @@ TEST(MigrateFailures, LockHeldElsewhereFailsNamingTheHolder) {
     MigrateWorld w;
     w.write("V1__a.sql", "CREATE TABLE a (x int);\n");
     TempDir specdir("steward-mig-spec");
-    auto spec = specdir.write("steward.yaml", "version: 1\nname: chat\ndatabase:\n  url: " + w.url +
+    auto spec = specdir.write("steward.yaml", "version: 1\nname: chat\nenvironment: development\ndatabase:\n  url: " + w.url +
                                                   "\nmigrations:\n  dir: " + w.dir.path().string() +
                                                   "\n  lock_wait: 1s\n");
     auto holder = pg::connect(w.url);
@@ -134,7 +134,7 @@ TEST(MigrateFailures, LockHeldElsewhereFailsNamingTheHolder) {
     auto r = run_steward({"migrate", "up", "--spec", spec.string()});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("holds the migration lock"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("pid " + tx.query_value<std::string>("SELECT pg_backend_pid()::text")), std::string::npos)
+    EXPECT_NE(r.err.find("pid " + tx.exec("SELECT pg_backend_pid()")[0][0].as<std::string>()), std::string::npos)
         << r.err;
     EXPECT_EQ(w.value("SELECT to_regclass('a') IS NULL"), "t");
 }
