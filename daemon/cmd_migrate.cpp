@@ -1,9 +1,8 @@
 // steward migrate: status, plan, up, down, validate, baseline and repair of versioned SQL migrations.
-#include <iostream>
-#include <memory>
-
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <iostream>
+#include <memory>
 
 #include "core/pg.hpp"
 #include "daemon/cli.hpp"
@@ -32,7 +31,8 @@ migrate::Options resolve_options(Context& ctx, const MigrateFlags& f) {
         o.url = target.url;
     }
     if (!f.dir.empty()) o.dir = f.dir;
-    if (o.dir.empty()) throw SpecError("no migrations directory: pass --dir DIR or set migrations.dir in the spec");
+    if (o.dir.empty())
+        throw SpecError("no migrations directory: pass --dir DIR or set migrations.dir in the spec");
     return o;
 }
 
@@ -69,13 +69,16 @@ int run_command(Context& ctx, const std::string& command, const MigrateFlags& f)
             return r.blockers.empty() ? kOk : kProblem;
         }
         if (command == "up" || command == "down") {
-            if (command == "down" && f.count && !f.to.empty()) throw CLI::ValidationError("down: give N or --to, not both");
-            if (command == "down" && f.count && *f.count < 1) throw CLI::ValidationError("down: N must be at least 1");
+            if (command == "down" && f.count && !f.to.empty())
+                throw CLI::ValidationError("down: give N or --to, not both");
+            if (command == "down" && f.count && *f.count < 1)
+                throw CLI::ValidationError("down: N must be at least 1");
             auto r = command == "up" ? m.up(opt(f.to)) : m.down(f.count, opt(f.to));
             emit(ctx, command == "up" ? "up" : "down", o, migrate::to_json(r),
                  migrate::to_text(r, command == "up" ? "applied" : "reverted"));
             if (!ctx.global.json) {
-                for (const auto& b : r.blockers) std::cerr << "steward migrate " << command << ": refused: " << b << "\n";
+                for (const auto& b : r.blockers)
+                    std::cerr << "steward migrate " << command << ": refused: " << b << "\n";
                 if (r.failure) std::cerr << migrate::to_text(*r.failure);
                 std::cerr << std::flush;
             }
@@ -96,8 +99,10 @@ int run_command(Context& ctx, const std::string& command, const MigrateFlags& f)
             auto changes = m.repair(f.yes);
             std::string text;
             for (const auto& c : changes) text += (f.yes ? "" : "would have ") + c.description + "\n";
-            if (changes.empty()) text = "nothing to repair\n";
-            else if (!f.yes) text += "re-run with --yes to make these changes\n";
+            if (changes.empty())
+                text = "nothing to repair\n";
+            else if (!f.yes)
+                text += "re-run with --yes to make these changes\n";
             emit(ctx, "repair", o, migrate::to_json(changes, f.yes), text);
             return changes.empty() || f.yes ? kOk : kProblem;
         }
@@ -117,7 +122,8 @@ int run_command(Context& ctx, const std::string& command, const MigrateFlags& f)
 
 void add_migrate_command(CLI::App& app, Context& ctx) {
     auto flags = std::make_shared<MigrateFlags>();
-    auto* cmd = app.add_subcommand("migrate", "Versioned SQL migrations (golang-migrate and Flyway file names)");
+    auto* cmd =
+        app.add_subcommand("migrate", "Versioned SQL migrations (golang-migrate and Flyway file names)");
     cmd->require_subcommand(1, 1);
     cmd->fallthrough();
     cmd->add_option("--dir", flags->dir, "Migrations directory (overrides migrations.dir)");

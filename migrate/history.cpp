@@ -52,11 +52,12 @@ void History::create() {
 }
 
 std::vector<HistoryRow> History::rows() {
-    auto raw = s_.run("SELECT id, coalesce(version, ''), name, kind, checksum,"
-                      " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), duration_ms,"
-                      " applied_by, state, statements_done, statements_total, coalesce(error, '') FROM " +
-                          quoted_ + " ORDER BY id",
-                      {}, "cannot read the history table " + table_);
+    auto raw = s_.run(
+        "SELECT id, coalesce(version, ''), name, kind, checksum,"
+        " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), duration_ms,"
+        " applied_by, state, statements_done, statements_total, coalesce(error, '') FROM " +
+            quoted_ + " ORDER BY id",
+        {}, "cannot read the history table " + table_);
     std::vector<HistoryRow> out;
     out.reserve(raw.size());
     for (auto& r : raw) {
@@ -90,20 +91,22 @@ std::string History::applied_by() {
 }
 
 std::string History::insert_sql(const Migration& m, const std::string& state, long long duration_ms, int done,
-                                 int total) const {
+                                int total) const {
     return "INSERT INTO " + quoted_ +
-           " (version, name, kind, checksum, duration_ms, applied_by, state, statements_done, statements_total)"
+           " (version, name, kind, checksum, duration_ms, applied_by, state, statements_done, "
+           "statements_total)"
            " VALUES (" +
-           (m.kind == Kind::versioned ? s_.literal(m.version) : std::string("NULL")) + ", " + s_.literal(m.name) +
-           ", " + s_.literal(to_string(m.kind)) + ", " + s_.literal(m.checksum) + ", " + std::to_string(duration_ms) +
-           ", " + s_.literal(applied_by()) + ", " + s_.literal(state) + ", " + std::to_string(done) + ", " +
-           std::to_string(total) + ")";
+           (m.kind == Kind::versioned ? s_.literal(m.version) : std::string("NULL")) + ", " +
+           s_.literal(m.name) + ", " + s_.literal(to_string(m.kind)) + ", " + s_.literal(m.checksum) + ", " +
+           std::to_string(duration_ms) + ", " + s_.literal(applied_by()) + ", " + s_.literal(state) + ", " +
+           std::to_string(done) + ", " + std::to_string(total) + ")";
 }
 
 std::string History::update_repeatable_sql(const Migration& m, long long duration_ms) const {
     return "UPDATE " + quoted_ + " SET checksum = " + s_.literal(m.checksum) +
            ", applied_at = now(), duration_ms = " + std::to_string(duration_ms) +
-           ", applied_by = " + s_.literal(applied_by()) + " WHERE kind = 'repeatable' AND name = " + s_.literal(m.name);
+           ", applied_by = " + s_.literal(applied_by()) +
+           " WHERE kind = 'repeatable' AND name = " + s_.literal(m.name);
 }
 
 long long History::insert_running(const Migration& m, int total) {
@@ -113,14 +116,15 @@ long long History::insert_running(const Migration& m, int total) {
 }
 
 void History::record_progress(long long id, int done) {
-    s_.run("UPDATE " + quoted_ + " SET statements_done = $1 WHERE id = $2", {std::to_string(done), std::to_string(id)},
-           "cannot record progress");
+    s_.run("UPDATE " + quoted_ + " SET statements_done = $1 WHERE id = $2",
+           {std::to_string(done), std::to_string(id)}, "cannot record progress");
 }
 
 void History::finish(long long id, const std::string& state, long long duration_ms, int done,
                      const std::string& error) {
     s_.run("UPDATE " + quoted_ +
-               " SET state = $1, duration_ms = $2, statements_done = $3, error = nullif($4, ''), applied_at = now()"
+               " SET state = $1, duration_ms = $2, statements_done = $3, error = nullif($4, ''), applied_at "
+               "= now()"
                " WHERE id = $5",
            {state, std::to_string(duration_ms), std::to_string(done), error, std::to_string(id)},
            "cannot record the outcome of a migration");
@@ -164,8 +168,9 @@ MigrationLock::MigrationLock(PgSession& s, const Options& o) : s_(s) {
         } catch (const std::exception& e) {
             holder = std::string("unknown (") + e.what() + ")";
         }
-        throw MigrateError("another process holds the migration lock of database " + s.database() + " (table " +
-                           o.table + ") after waiting " + format_duration(o.lock_wait) + "; held by " + holder);
+        throw MigrateError("another process holds the migration lock of database " + s.database() +
+                           " (table " + o.table + ") after waiting " + format_duration(o.lock_wait) +
+                           "; held by " + holder);
     }
     log::debug("migrate", "took the migration lock", {{"database", s.database()}, {"table", o.table}});
 }

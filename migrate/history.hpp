@@ -11,7 +11,7 @@
 namespace steward::migrate {
 
 class History {
-public:
+  public:
     History(PgSession& session, const std::string& table);
 
     bool exists();
@@ -25,11 +25,12 @@ public:
     std::string update_repeatable_sql(const Migration& m, long long duration_ms) const;
     long long insert_running(const Migration& m, int total);
     void record_progress(long long id, int done);
-    void finish(long long id, const std::string& state, long long duration_ms, int done, const std::string& error);
+    void finish(long long id, const std::string& state, long long duration_ms, int done,
+                const std::string& error);
 
     static std::string applied_by();
 
-private:
+  private:
     PgSession& s_;
     std::string table_;
     std::string quoted_;
@@ -37,12 +38,12 @@ private:
 
 // Session settings and the advisory lock for up/down/baseline/repair.
 class MigrationLock {
-public:
+  public:
     // Waits up to options.lock_wait; throws MigrateError naming the holder after that.
     MigrationLock(PgSession& session, const Options& options);
     ~MigrationLock();
 
-private:
+  private:
     PgSession& s_;
     long long key_ = 0;
 };

@@ -153,9 +153,10 @@ std::string sha256_hex(std::string_view data) {
 }
 
 MigrationSet build_migration_set(const std::filesystem::path& dir, std::vector<FileEntry> files) {
-    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.file_name < b.file_name; });
+    std::sort(files.begin(), files.end(),
+              [](const auto& a, const auto& b) { return a.file_name < b.file_name; });
     MigrationSet set;
-    std::string style_file;  // first file, named when styles mix
+    std::string style_file;                                             // first file, named when styles mix
     std::map<std::string, std::string> up_by_version, down_by_version;  // normalized version -> file name
     std::map<std::string, FileEntry*> downs;
     std::map<std::string, std::string> repeatable_names;
@@ -192,8 +193,9 @@ MigrationSet build_migration_set(const std::filesystem::path& dir, std::vector<F
         m.mode = tx_mode(m.scan);
         m.sql = std::move(f.content);
         if (m.scan.unterminated)
-            throw MigrationDirError(path.string() + ": the text ends inside a quoted string, comment or "
-                                                    "dollar-quoted body");
+            throw MigrationDirError(path.string() +
+                                    ": the text ends inside a quoted string, comment or "
+                                    "dollar-quoted body");
         if (m.kind == Kind::repeatable) {
             if (auto [it, fresh] = repeatable_names.emplace(m.name, f.file_name); !fresh)
                 throw MigrationDirError(path.string() + ": repeatable name " + m.name + " is used twice");
@@ -201,8 +203,8 @@ MigrationSet build_migration_set(const std::filesystem::path& dir, std::vector<F
         } else {
             m.version = normalize_version(parsed->version);
             if (auto [it, fresh] = up_by_version.emplace(m.version, f.file_name); !fresh)
-                throw MigrationDirError(path.string() + ": version " + parsed->version +
-                                        " is also used by " + it->second);
+                throw MigrationDirError(path.string() + ": version " + parsed->version + " is also used by " +
+                                        it->second);
             set.versioned.push_back(std::move(m));
         }
     }
@@ -219,12 +221,14 @@ MigrationSet build_migration_set(const std::filesystem::path& dir, std::vector<F
         m.down_scan = scan_sql(m.down_sql);
         m.down_mode = tx_mode(m.down_scan);
         if (m.down_scan.unterminated)
-            throw MigrationDirError(m.down_file->string() + ": the text ends inside a quoted string, comment or "
-                                                            "dollar-quoted body");
+            throw MigrationDirError(m.down_file->string() +
+                                    ": the text ends inside a quoted string, comment or "
+                                    "dollar-quoted body");
     }
     std::sort(set.versioned.begin(), set.versioned.end(),
               [](const auto& a, const auto& b) { return compare_versions(a.version, b.version) < 0; });
-    std::sort(set.repeatable.begin(), set.repeatable.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    std::sort(set.repeatable.begin(), set.repeatable.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
     return set;
 }
 

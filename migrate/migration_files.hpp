@@ -14,7 +14,7 @@ namespace steward::migrate {
 
 // A bad migrations directory: a bad name, a duplicate version, mixed styles. Names the file.
 class MigrationDirError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -57,7 +57,7 @@ struct StepText {
 };
 
 class Runner {
-public:
+  public:
     Runner(PgSession& s, History& h, const Options& o, const std::vector<HistoryRow>& rows)
         : s_(s), h_(h), o_(o), rows_(rows) {}
 
@@ -74,7 +74,7 @@ public:
 
     long long last_duration_ms = 0;
 
-private:
+  private:
     Failure failure(const StepText& t, const SqlError& e, std::size_t base, std::string_view sent,
                     std::size_t fallback_offset, int done, int total, bool recorded) {
         Failure f;
@@ -99,14 +99,15 @@ private:
     std::string row_change_sql(const StepText& t, long long duration) {
         if (t.down) return "DELETE FROM " + h_.quoted_table() + " WHERE id = " + std::to_string(row_id(t));
         const int n = static_cast<int>(t.scan->statements.size());
-        return t.reapply ? h_.update_repeatable_sql(*t.m, duration) : h_.insert_sql(*t.m, "applied", duration, n, n);
+        return t.reapply ? h_.update_repeatable_sql(*t.m, duration)
+                         : h_.insert_sql(*t.m, "applied", duration, n, n);
     }
 
     long long row_id(const StepText& t) const {
         long long id = 0;
         for (const auto& r : rows_)
-            if (r.kind == to_string(t.m->kind) && (t.m->kind == Kind::repeatable ? r.name == t.m->name
-                                                                                   : r.version == t.m->version))
+            if (r.kind == to_string(t.m->kind) &&
+                (t.m->kind == Kind::repeatable ? r.name == t.m->name : r.version == t.m->version))
                 id = r.id;
         return id;
     }
@@ -138,13 +139,14 @@ private:
         long long id = 0;
         if (t.down) {
             id = row_id(t);
-            s_.run("UPDATE " + h_.quoted_table() + " SET state = 'running', statements_done = 0, statements_total = " +
+            s_.run("UPDATE " + h_.quoted_table() +
+                       " SET state = 'running', statements_done = 0, statements_total = " +
                        std::to_string(total) + " WHERE id = " + std::to_string(id),
                    {}, "cannot record the start of " + t.file);
         } else {
             if (t.reapply)
-                s_.run("DELETE FROM " + h_.quoted_table() + " WHERE kind = 'repeatable' AND name = " +
-                           s_.literal(t.m->name),
+                s_.run("DELETE FROM " + h_.quoted_table() +
+                           " WHERE kind = 'repeatable' AND name = " + s_.literal(t.m->name),
                        {}, "cannot replace the row of " + t.file);
             id = h_.insert_running(*t.m, total);
         }
@@ -164,7 +166,8 @@ private:
         if (s_.in_transaction()) {
             (void)s_.exec("ROLLBACK");
             SqlError e;
-            e.message = "the file ends inside a transaction it opened (BEGIN without COMMIT); it was rolled back";
+            e.message =
+                "the file ends inside a transaction it opened (BEGIN without COMMIT); it was rolled back";
             auto f = failure(t, e, 0, "", std::string::npos, done, total, true);
             record_failure(id, start, done, f);
             return f;
@@ -184,7 +187,8 @@ private:
             h_.finish(id, "failed", elapsed_ms(start), done, f.message);
         } catch (const std::exception& e) {
             // The connection may be gone; the row stays `running`, which blocks up just the same.
-            log::warn("migrate", "could not record the failure", {{"file", f.file}, {"error", std::string(e.what())}});
+            log::warn("migrate", "could not record the failure",
+                      {{"file", f.file}, {"error", std::string(e.what())}});
         }
     }
 
@@ -205,7 +209,8 @@ StatusResult to_result(const StatusReport& rep, const MigrationSet& set, bool ex
     for (const auto& e : rep.entries) {
         StatusEntryView v;
         v.ref = {e.kind, e.version, e.name, e.file, e.mode, false, e.duration_ms};
-        if (e.kind == "repeatable" && e.state == "pending" && !e.recorded_checksum.empty()) v.ref.reapply = true;
+        if (e.kind == "repeatable" && e.state == "pending" && !e.recorded_checksum.empty())
+            v.ref.reapply = true;
         v.state = e.state;
         v.checksum = e.checksum;
         v.recorded_checksum = e.recorded_checksum;
@@ -242,8 +247,8 @@ void Migrator::wait_for_server(Duration wait) const {
     bool logged = false;
     while (!server_accepts_connections(options_.url)) {
         if (Clock::now() >= deadline)
-            throw MigrateError("the database at " + pg::redact_url(options_.url) + " did not accept connections within " +
-                               format_duration(wait));
+            throw MigrateError("the database at " + pg::redact_url(options_.url) +
+                               " did not accept connections within " + format_duration(wait));
         if (!logged) {
             log::info("migrate", "waiting for the database", {{"url", pg::redact_url(options_.url)}});
             logged = true;
@@ -299,12 +304,13 @@ RunResult run_plan(PgSession& s, History& h, const Options& o, const MigrationSe
     Runner runner(s, h, o, rows);
     for (const auto& step : plan.steps) {
         const auto& m = *step.migration;
-        StepText t{&m, step.file, down ? &m.down_sql : &m.sql, down ? &m.down_scan : &m.scan, step.mode, down,
-                   step.reapply};
+        StepText t{&m,   step.file,   down ? &m.down_sql : &m.sql, down ? &m.down_scan : &m.scan, step.mode,
+                   down, step.reapply};
         auto ref = ref_of(step);
         if (auto f = runner.run(t)) {
-            log::error("migrate", down ? "down migration failed" : "migration failed",
-                       {{"file", f->file}, {"line", f->line}, {"sqlstate", f->sqlstate}, {"error", f->message}});
+            log::error(
+                "migrate", down ? "down migration failed" : "migration failed",
+                {{"file", f->file}, {"line", f->line}, {"sqlstate", f->sqlstate}, {"error", f->message}});
             out.failure = std::move(f);
             out.failed = ref;
             break;
@@ -354,10 +360,12 @@ void Migrator::baseline(const std::string& version) {
     History h(s, options_.table);
     if (!h.exists()) h.create();
     if (auto rows = h.rows(); !rows.empty())
-        throw MigrateError("the history table " + options_.table + " already has " + std::to_string(rows.size()) +
+        throw MigrateError("the history table " + options_.table + " already has " +
+                           std::to_string(rows.size()) +
                            " rows; baseline adopts a database that has no migration history");
     s.run("INSERT INTO " + h.quoted_table() +
-              " (version, name, kind, checksum, applied_by, state) VALUES ($1, '<< baseline >>', 'baseline', '', $2, "
+              " (version, name, kind, checksum, applied_by, state) VALUES ($1, '<< baseline >>', 'baseline', "
+              "'', $2, "
               "'applied')",
           {normalize_version(version), History::applied_by()}, "cannot record the baseline");
     log::info("migrate", "baseline recorded", {{"version", normalize_version(version)}});

@@ -1,14 +1,13 @@
 // Versioned SQL migrations: what steward migrate and the startup sequence call.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <boost/json/value.hpp>
 
 #include "core/spec.hpp"
 
@@ -28,7 +27,7 @@ Options options_from_spec(const MigrationsSpec& spec, const std::string& url);
 // The job could not run: unreachable database, lock held too long, bad migrations directory.
 // Exit 1.
 class MigrateError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -59,7 +58,8 @@ struct MigrationRef {
 
 struct StatusEntryView {
     MigrationRef ref;
-    std::string state;  // applied | pending | failed | running | drifted | missing | baseline | below_baseline
+    std::string
+        state;  // applied | pending | failed | running | drifted | missing | baseline | below_baseline
     std::string checksum, recorded_checksum, applied_at, detail;
 };
 
@@ -97,7 +97,7 @@ struct RepairChange {
 };
 
 class Migrator {
-public:
+  public:
     explicit Migrator(Options options);
 
     // Waits until the server accepts connections, up to `wait`; throws MigrateError after it.
@@ -118,7 +118,7 @@ public:
 
     const Options& options() const { return options_; }
 
-private:
+  private:
     Options options_;
 };
 
@@ -139,6 +139,7 @@ std::string to_text(const Failure& f);
 // The startup-sequence step of `steward run`: on_start apply runs up, validate fails on
 // anything `validate --no-pending` would fail on, skip does nothing. Returns 0 to go on, 1 to
 // refuse to start; never throws. `summary` (if given) receives one human line or the error.
-int run_startup_migrations(const MigrationsSpec& spec, const std::string& url, std::string* summary = nullptr);
+int run_startup_migrations(const MigrationsSpec& spec, const std::string& url,
+                           std::string* summary = nullptr);
 
 }  // namespace steward::migrate

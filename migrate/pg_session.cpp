@@ -61,8 +61,10 @@ SqlResult PgSession::collect(PGresult* res) {
             Row row;
             row.reserve(ncols);
             for (int c = 0; c < ncols; ++c) {
-                if (PQgetisnull(res, r, c)) row.emplace_back(std::nullopt);
-                else row.emplace_back(std::string(PQgetvalue(res, r, c), PQgetlength(res, r, c)));
+                if (PQgetisnull(res, r, c))
+                    row.emplace_back(std::nullopt);
+                else
+                    row.emplace_back(std::string(PQgetvalue(res, r, c), PQgetlength(res, r, c)));
             }
             out.rows.push_back(std::move(row));
         }

@@ -28,7 +28,7 @@ struct SqlResult {
 };
 
 class PgSession {
-public:
+  public:
     // Throws MigrateError with a redacted message when the server cannot be reached.
     PgSession(const std::string& url, std::chrono::seconds connect_timeout);
     ~PgSession();
@@ -38,7 +38,8 @@ public:
     // Simple protocol: `sql` may hold several statements (one implicit transaction).
     [[nodiscard]] SqlResult exec(const std::string& sql);
     // Extended protocol with text parameters (nullopt is NULL); one statement.
-    [[nodiscard]] SqlResult exec(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+    [[nodiscard]] SqlResult exec(const std::string& sql,
+                                 const std::vector<std::optional<std::string>>& params);
     // As exec, but throws MigrateError(`what`: message) on failure.
     std::vector<Row> run(const std::string& sql, const std::vector<std::optional<std::string>>& params = {},
                          const std::string& what = "query failed");
@@ -51,7 +52,7 @@ public:
     std::string user() const;
     int server_version() const;  // e.g. 150004
 
-private:
+  private:
     SqlResult collect(pg_result* res);
     pg_conn* conn_ = nullptr;
 };

@@ -11,7 +11,7 @@ const char* kRepairHint = "run `steward migrate repair --yes`";
 
 // The latest row per versioned version / repeatable name, plus the baseline row.
 struct RowIndex {
-    std::map<std::string, const HistoryRow*> versioned;  // normalized version
+    std::map<std::string, const HistoryRow*> versioned;   // normalized version
     std::map<std::string, const HistoryRow*> repeatable;  // name
     const HistoryRow* baseline = nullptr;
 
@@ -38,8 +38,9 @@ std::string label(const std::string& version, const std::string& name) {
 }
 
 std::string progress_detail(const HistoryRow& r) {
-    std::string d = r.state == "running" ? "started and never finished (the process died or lost its connection)"
-                                         : "failed";
+    std::string d = r.state == "running"
+                        ? "started and never finished (the process died or lost its connection)"
+                        : "failed";
     if (r.statements_total > 0) {
         d += "; " + std::to_string(r.statements_done) + " of " + std::to_string(r.statements_total) +
              " statements completed";
@@ -49,8 +50,8 @@ std::string progress_detail(const HistoryRow& r) {
     return d;
 }
 
-StatusEntry entry(std::string kind, std::string version, std::string name, std::string file, std::string state,
-                  std::string mode, std::string checksum) {
+StatusEntry entry(std::string kind, std::string version, std::string name, std::string file,
+                  std::string state, std::string mode, std::string checksum) {
     StatusEntry e;
     e.kind = std::move(kind);
     e.version = std::move(version);
@@ -76,7 +77,8 @@ StatusReport compute_status(const MigrationSet& set, const std::vector<HistoryRo
     std::vector<StatusEntry> versioned, repeatable;
 
     for (const auto& m : set.versioned) {
-        StatusEntry e = entry("versioned", m.version, m.name, m.file.string(), "pending", to_string(m.mode), m.checksum);
+        StatusEntry e =
+            entry("versioned", m.version, m.name, m.file.string(), "pending", to_string(m.mode), m.checksum);
         if (auto it = idx.versioned.find(m.version); it != idx.versioned.end()) {
             const auto& r = *it->second;
             fill_from_row(e, r);
@@ -85,8 +87,8 @@ StatusReport compute_status(const MigrationSet& set, const std::vector<HistoryRo
                 e.detail = progress_detail(r);
             } else if (r.checksum != m.checksum) {
                 e.state = "drifted";
-                e.detail = "the file changed after it was applied (checksum " + r.checksum.substr(0, 12) + "... now " +
-                           m.checksum.substr(0, 12) + "...)";
+                e.detail = "the file changed after it was applied (checksum " + r.checksum.substr(0, 12) +
+                           "... now " + m.checksum.substr(0, 12) + "...)";
             }
         } else if (idx.below_baseline(m.version)) {
             e.state = "below_baseline";
@@ -96,9 +98,11 @@ StatusReport compute_status(const MigrationSet& set, const std::vector<HistoryRo
     }
     for (const auto& [version, r] : idx.versioned) {
         if (set.find_version(version)) continue;
-        StatusEntry e = entry("versioned", r->version, r->name, "", r->state == "applied" ? "missing" : r->state, "", "");
+        StatusEntry e =
+            entry("versioned", r->version, r->name, "", r->state == "applied" ? "missing" : r->state, "", "");
         fill_from_row(e, *r);
-        e.detail = r->state == "applied" ? "applied, but its file is gone" : progress_detail(*r) + "; its file is gone";
+        e.detail = r->state == "applied" ? "applied, but its file is gone"
+                                         : progress_detail(*r) + "; its file is gone";
         versioned.push_back(std::move(e));
     }
     if (idx.baseline) {
@@ -110,7 +114,8 @@ StatusReport compute_status(const MigrationSet& set, const std::vector<HistoryRo
                      [](const auto& a, const auto& b) { return compare_versions(a.version, b.version) < 0; });
 
     for (const auto& m : set.repeatable) {
-        StatusEntry e = entry("repeatable", "", m.name, m.file.string(), "pending", to_string(m.mode), m.checksum);
+        StatusEntry e =
+            entry("repeatable", "", m.name, m.file.string(), "pending", to_string(m.mode), m.checksum);
         if (auto it = idx.repeatable.find(m.name); it != idx.repeatable.end()) {
             const auto& r = *it->second;
             fill_from_row(e, r);
@@ -126,7 +131,8 @@ StatusReport compute_status(const MigrationSet& set, const std::vector<HistoryRo
     }
     for (const auto& [name, r] : idx.repeatable) {
         if (set.find_repeatable(name)) continue;
-        StatusEntry e = entry("repeatable", "", r->name, "", r->state == "applied" ? "missing" : r->state, "", "");
+        StatusEntry e =
+            entry("repeatable", "", r->name, "", r->state == "applied" ? "missing" : r->state, "", "");
         fill_from_row(e, *r);
         e.detail = "applied, but its file is gone";
         repeatable.push_back(std::move(e));
@@ -134,12 +140,17 @@ StatusReport compute_status(const MigrationSet& set, const std::vector<HistoryRo
 
     for (auto* list : {&versioned, &repeatable})
         for (auto& e : *list) {
-            if (e.state == "applied") ++rep.applied;
-            else if (e.state == "pending") ++rep.pending;
-            else if (e.state == "failed" || e.state == "running") ++rep.failed;
-            else if (e.state == "drifted" || e.state == "missing") ++rep.drifted;
+            if (e.state == "applied")
+                ++rep.applied;
+            else if (e.state == "pending")
+                ++rep.pending;
+            else if (e.state == "failed" || e.state == "running")
+                ++rep.failed;
+            else if (e.state == "drifted" || e.state == "missing")
+                ++rep.drifted;
             if ((e.state == "applied" || e.state == "baseline" || e.state == "drifted" ||
-                 e.state == "missing") && e.kind != "repeatable" &&
+                 e.state == "missing") &&
+                e.kind != "repeatable" &&
                 (rep.current_version.empty() || compare_versions(e.version, rep.current_version) > 0))
                 rep.current_version = e.version;
         }
@@ -158,8 +169,8 @@ std::vector<std::string> blockers_of(const StatusReport& st) {
         const auto what = label(e.version, e.name);
         if (e.state == "failed" || e.state == "running")
             out.push_back(what + " is " + e.state + ": " + e.detail +
-                          "; fix the database by hand (finish or undo those statements), then " + kRepairHint +
-                          " and run up again");
+                          "; fix the database by hand (finish or undo those statements), then " +
+                          kRepairHint + " and run up again");
         else if (e.state == "drifted")
             out.push_back(what + ": " + e.detail + "; restore the file, or " + kRepairHint + " to accept it");
         else if (e.state == "missing")
@@ -170,7 +181,8 @@ std::vector<std::string> blockers_of(const StatusReport& st) {
 
 }  // namespace
 
-Plan plan_up(const MigrationSet& set, const std::vector<HistoryRow>& rows, const std::optional<std::string>& to) {
+Plan plan_up(const MigrationSet& set, const std::vector<HistoryRow>& rows,
+             const std::optional<std::string>& to) {
     Plan plan;
     const auto st = compute_status(set, rows);
     plan.blockers = blockers_of(st);
@@ -206,7 +218,8 @@ Plan plan_down(const MigrationSet& set, const std::vector<HistoryRow>& rows, std
 
     std::vector<const StatusEntry*> applied;  // newest first
     for (auto it = st.entries.rbegin(); it != st.entries.rend(); ++it)
-        if (it->kind == "versioned" && (it->state == "applied" || it->state == "drifted" || it->state == "missing"))
+        if (it->kind == "versioned" &&
+            (it->state == "applied" || it->state == "drifted" || it->state == "missing"))
             applied.push_back(&*it);
     std::vector<const StatusEntry*> chosen;
     if (to) {
@@ -248,7 +261,8 @@ std::vector<RepairAction> plan_repair(const MigrationSet& set, const std::vector
     RowIndex idx(rows);
     for (const auto& r : rows) {
         if (r.kind == "baseline") continue;
-        const Migration* m = r.kind == "repeatable" ? set.find_repeatable(r.name) : set.find_version(r.version);
+        const Migration* m =
+            r.kind == "repeatable" ? set.find_repeatable(r.name) : set.find_version(r.version);
         const auto what = label(r.kind == "repeatable" ? "" : r.version, r.name);
         if (r.state != "applied") {
             out.push_back({RepairAction::Type::remove_failed, r.id, r.version, r.name, "",
@@ -258,7 +272,8 @@ std::vector<RepairAction> plan_repair(const MigrationSet& set, const std::vector
                            "removed the row of " + what + " (its file is gone)"});
         } else if (m->checksum != r.checksum && r.kind != "repeatable") {
             out.push_back({RepairAction::Type::realign_checksum, r.id, r.version, r.name, m->checksum,
-                           "realigned the checksum of " + what + " to the file (" + m->checksum.substr(0, 12) + "...)"});
+                           "realigned the checksum of " + what + " to the file (" +
+                               m->checksum.substr(0, 12) + "...)"});
         }
     }
     return out;

@@ -33,7 +33,7 @@ struct StatusEntry {
     std::string file;  // "" when the file is gone
     // applied | pending | failed | running | drifted | missing | baseline | below_baseline
     std::string state;
-    std::string mode;  // transaction | no-transaction | as-written ("" without a file)
+    std::string mode;               // transaction | no-transaction | as-written ("" without a file)
     std::string checksum;           // of the file
     std::string recorded_checksum;  // in the history row
     std::string applied_at;
@@ -64,7 +64,8 @@ struct Plan {
 
 // `up`: pending versioned migrations in order (up to `to` when given), then new or changed
 // repeatables (only when the run reaches the last version). Failed/running rows and drift block.
-Plan plan_up(const MigrationSet& set, const std::vector<HistoryRow>& rows, const std::optional<std::string>& to);
+Plan plan_up(const MigrationSet& set, const std::vector<HistoryRow>& rows,
+             const std::optional<std::string>& to);
 
 // `down`: the last `count` applied versioned migrations, or all above `to`, newest first.
 // Every one needs a down file; failed/running rows block; a baseline is never reverted.

@@ -1,7 +1,6 @@
 // JSON documents and terminal text for the results of each migrate command.
-#include <sstream>
-
 #include <boost/json.hpp>
+#include <sstream>
 
 #include "migrate/migrator.hpp"
 
@@ -10,8 +9,13 @@ namespace json = boost::json;
 namespace {
 
 json::object ref_json(const MigrationRef& r) {
-    return {{"kind", r.kind},   {"version", r.version}, {"name", r.name},          {"file", r.file},
-            {"mode", r.mode},   {"reapply", r.reapply}, {"duration_ms", r.duration_ms}};
+    return {{"kind", r.kind},
+            {"version", r.version},
+            {"name", r.name},
+            {"file", r.file},
+            {"mode", r.mode},
+            {"reapply", r.reapply},
+            {"duration_ms", r.duration_ms}};
 }
 
 json::array strings(const std::vector<std::string>& v) {
@@ -54,7 +58,8 @@ json::value to_json(const StatusResult& r) {
     return {{"ok", true},
             {"history_table_exists", r.history_exists},
             {"current_version", r.current_version},
-            {"counts", {{"applied", r.applied}, {"pending", r.pending}, {"failed", r.failed}, {"drifted", r.drifted}}},
+            {"counts",
+             {{"applied", r.applied}, {"pending", r.pending}, {"failed", r.failed}, {"drifted", r.drifted}}},
             {"migrations", std::move(entries)}};
 }
 
@@ -93,15 +98,16 @@ json::value to_json(const ValidateResult& r) {
 json::value to_json(const std::vector<RepairChange>& changes, bool applied) {
     json::array a;
     for (const auto& c : changes)
-        a.push_back(json::object{{"action", c.action}, {"version", c.version}, {"name", c.name},
-                                 {"description", c.description}});
+        a.push_back(json::object{
+            {"action", c.action}, {"version", c.version}, {"name", c.name}, {"description", c.description}});
     return {{"ok", true}, {"applied", applied}, {"changes", std::move(a)}};
 }
 
 std::string to_text(const StatusResult& r) {
     std::ostringstream out;
-    out << "current version: " << (r.current_version.empty() ? "none" : r.current_version) << "  (" << r.applied
-        << " applied, " << r.pending << " pending, " << r.failed << " failed, " << r.drifted << " drifted)\n";
+    out << "current version: " << (r.current_version.empty() ? "none" : r.current_version) << "  ("
+        << r.applied << " applied, " << r.pending << " pending, " << r.failed << " failed, " << r.drifted
+        << " drifted)\n";
     for (const auto& e : r.entries) {
         out << "  " << e.state;
         for (std::size_t i = e.state.size(); i < 15; ++i) out << ' ';
@@ -119,8 +125,8 @@ std::string to_text(const PlanResult& r) {
     for (const auto& b : r.blockers) out << "refused: " << b << "\n";
     if (r.blockers.empty() && r.steps.empty()) out << "nothing to do: the database is up to date\n";
     for (const auto& s : r.steps)
-        out << "  " << label(s) << "  [" << s.mode << "]" << (s.reapply ? "  (changed; re-apply)" : "") << "  "
-            << s.file << "\n";
+        out << "  " << label(s) << "  [" << s.mode << "]" << (s.reapply ? "  (changed; re-apply)" : "")
+            << "  " << s.file << "\n";
     return out.str();
 }
 
@@ -135,7 +141,8 @@ std::string to_text(const Failure& f) {
     if (!f.hint.empty()) out << "  hint: " << f.hint << "\n";
     if (f.recorded) {
         out << "  " << f.statements_completed << " of " << f.statements_total
-            << " statements of this file completed (it runs without a transaction); the history row is marked "
+            << " statements of this file completed (it runs without a transaction); the history row is "
+               "marked "
                "failed and up refuses to go on: fix the database, then run `steward migrate repair --yes`\n";
     } else {
         out << "  the migration was rolled back with its history row; the database is as it was before it\n";

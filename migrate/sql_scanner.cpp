@@ -124,7 +124,8 @@ ScanResult scan_sql(std::string_view s) {
     auto finish = [&](std::size_t end) {
         if (!in_statement) return;
         Statement st{stmt_begin, end, join_words(words)};
-        if (r.needs_no_transaction.empty() && cannot_run_in_transaction(words)) r.needs_no_transaction = st.keywords;
+        if (r.needs_no_transaction.empty() && cannot_run_in_transaction(words))
+            r.needs_no_transaction = st.keywords;
         if (is_transaction_control(words)) r.own_transaction = true;
         r.statements.push_back(std::move(st));
         in_statement = false;
@@ -239,9 +240,12 @@ ScanResult scan_sql(std::string_view s) {
 
 std::string to_string(TxMode m) {
     switch (m) {
-        case TxMode::transaction: return "transaction";
-        case TxMode::no_transaction: return "no-transaction";
-        case TxMode::as_written: return "as-written";
+        case TxMode::transaction:
+            return "transaction";
+        case TxMode::no_transaction:
+            return "no-transaction";
+        case TxMode::as_written:
+            return "as-written";
     }
     return "transaction";
 }

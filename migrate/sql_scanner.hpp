@@ -18,10 +18,11 @@ struct Statement {
 
 struct ScanResult {
     std::vector<Statement> statements;  // comment-only text yields none
-    bool marked_no_transaction = false;  // "-- steward:no-transaction" / "-- morph:nontransactional" on line 1
-    std::string needs_no_transaction;    // first statement that cannot run in a transaction block ("" if none)
-    bool own_transaction = false;        // a top-level BEGIN/START TRANSACTION/COMMIT/ROLLBACK/END
-    bool unterminated = false;           // the text ends inside a quote, comment or dollar body
+    bool marked_no_transaction =
+        false;                         // "-- steward:no-transaction" / "-- morph:nontransactional" on line 1
+    std::string needs_no_transaction;  // first statement that cannot run in a transaction block ("" if none)
+    bool own_transaction = false;      // a top-level BEGIN/START TRANSACTION/COMMIT/ROLLBACK/END
+    bool unterminated = false;         // the text ends inside a quote, comment or dollar body
 };
 
 // Splits `sql` into statements, honouring -- and nested /* */ comments, '...' and E'...'

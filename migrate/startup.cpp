@@ -19,7 +19,8 @@ int run_startup_migrations(const MigrationsSpec& spec, const std::string& url, s
                 if (!v.ok()) {
                     std::string text = "migrations are not valid:";
                     for (const auto& p : v.problems) text += "\n  " + p;
-                    log::error("migrate", "startup validation failed", {{"problems", static_cast<int>(v.problems.size())}});
+                    log::error("migrate", "startup validation failed",
+                               {{"problems", static_cast<int>(v.problems.size())}});
                     say(text);
                     return 1;
                 }

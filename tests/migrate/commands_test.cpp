@@ -12,7 +12,8 @@ TEST(MigrateCommands, GolangStyleUpStatusDown) {
     MigrateWorld w;
     w.write("0001_users.up.sql", "CREATE TABLE users (id serial PRIMARY KEY, name text);\n");
     w.write("0001_users.down.sql", "DROP TABLE users;\n");
-    w.write("0002_posts.up.sql", "CREATE TABLE posts (id serial PRIMARY KEY, user_id int REFERENCES users);\n");
+    w.write("0002_posts.up.sql",
+            "CREATE TABLE posts (id serial PRIMARY KEY, user_id int REFERENCES users);\n");
     w.write("0002_posts.down.sql", "DROP TABLE posts;\n");
     w.write("README.md", "not a migration");
 
@@ -24,7 +25,8 @@ TEST(MigrateCommands, GolangStyleUpStatusDown) {
     EXPECT_EQ(w.count("SELECT count(*) FROM steward_migrations WHERE state = 'applied'"), 2);
     EXPECT_EQ(w.value("SELECT checksum FROM steward_migrations WHERE version = '1'"),
               migrate::sha256_hex("CREATE TABLE users (id serial PRIMARY KEY, name text);\n"));
-    EXPECT_NE(w.value("SELECT applied_by FROM steward_migrations WHERE version = '1'").find('@'), std::string::npos);
+    EXPECT_NE(w.value("SELECT applied_by FROM steward_migrations WHERE version = '1'").find('@'),
+              std::string::npos);
 
     auto st = w.json({"status"});
     EXPECT_EQ(str(st["command"]), "status");
@@ -199,8 +201,9 @@ SELECT bump();
 
 TEST(MigrateCommands, FileWithItsOwnBeginCommitRunsAsWritten) {
     MigrateWorld w;
-    w.write("V1__own.sql", "BEGIN;\nCREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\nCOMMIT;\n"
-                           "BEGIN;\nINSERT INTO a VALUES (2);\nROLLBACK;\n");
+    w.write("V1__own.sql",
+            "BEGIN;\nCREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\nCOMMIT;\n"
+            "BEGIN;\nINSERT INTO a VALUES (2);\nROLLBACK;\n");
     auto up = w.run({"up"});
     ASSERT_EQ(up.status, 0) << up.err;
     EXPECT_EQ(w.value("SELECT string_agg(x::text, ',') FROM a"), "1");
@@ -213,7 +216,8 @@ TEST(MigrateCommands, BadNamesAndDuplicateVersionsNameTheFile) {
     w.write("01_b.up.sql", "SELECT 1;");
     auto dup = w.run({"status"});
     EXPECT_EQ(dup.status, 1);
-    EXPECT_NE(dup.err.find("1_a.up.sql: version 1 is also used by 01_b.up.sql"), std::string::npos) << dup.err;
+    EXPECT_NE(dup.err.find("1_a.up.sql: version 1 is also used by 01_b.up.sql"), std::string::npos)
+        << dup.err;
     std::filesystem::remove(w.dir / "01_b.up.sql");
     w.write("init.sql", "SELECT 1;");
     auto bad = w.run({"up"});
@@ -226,15 +230,19 @@ TEST(MigrateCommands, SpecAndEnvironmentSelectDatabaseAndTable) {
     MigrateWorld w;
     w.write("V1__a.sql", "CREATE TABLE a (x int);\n");
     TempDir specdir("steward-mig-spec");
-    auto spec = specdir.write("steward.yaml", "version: 1\nname: chat\nenvironment: development\ndatabase:\n  url: ${MIG_URL}\nmigrations:\n  dir: " +
-                                                  w.dir.path().string() + "\n  table: ops_history\n");
+    auto spec = specdir.write("steward.yaml",
+                              "version: 1\nname: chat\nenvironment: development\ndatabase:\n  url: "
+                              "${MIG_URL}\nmigrations:\n  dir: " +
+                                  w.dir.path().string() + "\n  table: ops_history\n");
     auto r = run_steward({"migrate", "up", "--spec", spec.string()}, {{"MIG_URL", w.url}});
     ASSERT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_EQ(w.count("SELECT count(*) FROM ops_history"), 1);
     // DATABASE_URL from the environment with --dir: no spec needed.
-    auto env = run_steward({"migrate", "status", "--dir", w.dir.path().string(), "--json"}, {{"DATABASE_URL", w.url}});
+    auto env = run_steward({"migrate", "status", "--dir", w.dir.path().string(), "--json"},
+                           {{"DATABASE_URL", w.url}});
     ASSERT_EQ(env.status, 0) << env.err;
-    EXPECT_NE(env.out.find("\"pending\":1"), std::string::npos) << env.out;  // other table: steward_migrations
+    EXPECT_NE(env.out.find("\"pending\":1"), std::string::npos)
+        << env.out;  // other table: steward_migrations
     auto usage = run_steward({"migrate", "up", "--dir", w.dir.path().string()}, {{"DATABASE_URL", ""}});
     EXPECT_EQ(usage.status, 2) << usage.err;
 }

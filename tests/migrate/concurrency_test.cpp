@@ -30,8 +30,10 @@ std::vector<std::string> args_for(const MigrateWorld& w, std::vector<std::string
 
 std::string schema_of(const MigrateWorld& w) {
     return w.value(
-        "SELECT string_agg(table_name || '.' || column_name || ':' || data_type, ',' ORDER BY table_name, column_name)"
-        " FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'steward_migrations'");
+        "SELECT string_agg(table_name || '.' || column_name || ':' || data_type, ',' ORDER BY table_name, "
+        "column_name)"
+        " FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> "
+        "'steward_migrations'");
 }
 
 }  // namespace
@@ -71,18 +73,20 @@ TEST(MigrateConcurrency, KillDuringLongMigrationThenUpConverges) {
     const std::string db = database_name(w.url);
     w.write("V1__a.sql", "CREATE TABLE a (x int);\n");
     // Sleeps only while the test asks it to, so the retry after the kill runs quickly.
-    w.write("V2__slow.sql",
-            "CREATE TABLE b (x int);\n"
-            "SELECT pg_sleep(coalesce(nullif(current_setting('steward_test.sleep', true), ''), '0')::float);\n"
-            "ALTER TABLE a ADD COLUMN y text;\n");
+    w.write(
+        "V2__slow.sql",
+        "CREATE TABLE b (x int);\n"
+        "SELECT pg_sleep(coalesce(nullif(current_setting('steward_test.sleep', true), ''), '0')::float);\n"
+        "ALTER TABLE a ADD COLUMN y text;\n");
     w.write("V3__c.sql", "CREATE TABLE c (x int);\n");
     w.value("ALTER DATABASE " + db + " SET steward_test.sleep = '60'");
 
     auto child = spawn_steward(args_for(w, {"up"}));
     ASSERT_TRUE(eventually(
         [&] {
-            return w.count("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
-                           "' AND query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()") == 1;
+            return w.count(
+                       "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
+                       "' AND query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()") == 1;
         },
         std::chrono::seconds(30)));
     child.signal(SIGKILL);
@@ -99,8 +103,7 @@ TEST(MigrateConcurrency, KillDuringLongMigrationThenUpConverges) {
     EXPECT_EQ(w.value("SELECT string_agg(version, ',' ORDER BY id) FROM steward_migrations"), "1,2,3");
 
     MigrateWorld clean;
-    for (const auto& f : {"V1__a.sql", "V2__slow.sql", "V3__c.sql"})
-        clean.write(f, read_file(w.dir / f));
+    for (const auto& f : {"V1__a.sql", "V2__slow.sql", "V3__c.sql"}) clean.write(f, read_file(w.dir / f));
     ASSERT_EQ(clean.run({"up"}).status, 0);
     EXPECT_EQ(schema_of(w), schema_of(clean));
     EXPECT_FALSE(schema_of(w).empty());

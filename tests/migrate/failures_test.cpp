@@ -19,7 +19,8 @@ TEST(MigrateFailures, FailingStatementMidFileRollsBackFileAndHistoryRow) {
     auto up = w.run({"up"});
     EXPECT_EQ(up.status, 1);
     EXPECT_NE(up.out.find("applied 1 ok"), std::string::npos) << up.out;
-    EXPECT_NE(up.err.find("V2__bad.sql:3:23: error 22P02: invalid input syntax for type integer"), std::string::npos)
+    EXPECT_NE(up.err.find("V2__bad.sql:3:23: error 22P02: invalid input syntax for type integer"),
+              std::string::npos)
         << up.err;
     EXPECT_NE(up.err.find("rolled back"), std::string::npos) << up.err;
     EXPECT_EQ(w.value("SELECT to_regclass('b') IS NULL"), "t");
@@ -49,7 +50,8 @@ TEST(MigrateFailures, ErrorPositionsMapToFileLinesWithDetailAndHint) {
             ");\n");
     auto up = w.run({"up"});
     EXPECT_EQ(up.status, 1);
-    EXPECT_NE(up.err.find("V1__syntax.sql:4:5: error 42704: type \"tekst\" does not exist"), std::string::npos)
+    EXPECT_NE(up.err.find("V1__syntax.sql:4:5: error 42704: type \"tekst\" does not exist"),
+              std::string::npos)
         << up.err;
 
     // Statement by statement: positions are relative to each statement, mapped back to the file.
@@ -108,9 +110,11 @@ TEST(MigrateFailures, NonTransactionalFailureBlocksUpUntilRepair) {
 
 TEST(MigrateFailures, CreateIndexConcurrentlyMarkedAndUnmarked) {
     MigrateWorld w;
-    w.write("V1__t.sql", "CREATE TABLE t (x int, y int);\nINSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;\n");
+    w.write("V1__t.sql",
+            "CREATE TABLE t (x int, y int);\nINSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;\n");
     w.write("V2__marked.sql", "-- morph:nontransactional\nCREATE INDEX CONCURRENTLY t_x ON t (x);\n");
-    w.write("V3__unmarked.sql", "/* detected */\nCREATE UNIQUE INDEX CONCURRENTLY t_y ON t (y);\nDROP INDEX CONCURRENTLY t_x;\n");
+    w.write("V3__unmarked.sql",
+            "/* detected */\nCREATE UNIQUE INDEX CONCURRENTLY t_y ON t (y);\nDROP INDEX CONCURRENTLY t_x;\n");
     auto up = w.json({"up"});
     auto done = up["done"].as_array();
     ASSERT_EQ(done.size(), 3u) << boost::json::serialize(up);
@@ -124,9 +128,9 @@ TEST(MigrateFailures, LockHeldElsewhereFailsNamingTheHolder) {
     MigrateWorld w;
     w.write("V1__a.sql", "CREATE TABLE a (x int);\n");
     TempDir specdir("steward-mig-spec");
-    auto spec = specdir.write("steward.yaml", "version: 1\nname: chat\nenvironment: development\ndatabase:\n  url: " + w.url +
-                                                  "\nmigrations:\n  dir: " + w.dir.path().string() +
-                                                  "\n  lock_wait: 1s\n");
+    auto spec = specdir.write("steward.yaml",
+                              "version: 1\nname: chat\nenvironment: development\ndatabase:\n  url: " + w.url +
+                                  "\nmigrations:\n  dir: " + w.dir.path().string() + "\n  lock_wait: 1s\n");
     auto holder = pg::connect(w.url);
     pqxx::nontransaction tx(*holder);
     tx.exec("SELECT pg_advisory_lock(" +
@@ -134,7 +138,8 @@ TEST(MigrateFailures, LockHeldElsewhereFailsNamingTheHolder) {
     auto r = run_steward({"migrate", "up", "--spec", spec.string()});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("holds the migration lock"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("pid " + tx.exec("SELECT pg_backend_pid()")[0][0].as<std::string>()), std::string::npos)
+    EXPECT_NE(r.err.find("pid " + tx.exec("SELECT pg_backend_pid()")[0][0].as<std::string>()),
+              std::string::npos)
         << r.err;
     EXPECT_EQ(w.value("SELECT to_regclass('a') IS NULL"), "t");
 }
@@ -147,8 +152,8 @@ TEST(MigrateFailures, WaitForAServerThatStartsLate) {
     w.write("V1__a.sql", "CREATE TABLE a (x int);\n");
     const std::string url = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/postgres";
     ProcessOptions o;
-    o.argv = {steward_binary(), "migrate", "up", "--wait", "90s", "--dir", w.dir.path().string(),
-              "--database-url", url};
+    o.argv = {steward_binary(),      "migrate",        "up", "--wait", "90s", "--dir",
+              w.dir.path().string(), "--database-url", url};
     o.stdout_fd = ProcessOptions::kDevNull;
     o.stderr_fd = ProcessOptions::kDevNull;
     auto child = spawn(o);
@@ -164,7 +169,8 @@ TEST(MigrateFailures, WaitForAServerThatStartsLate) {
     EXPECT_EQ(query_value(url, "SELECT to_regclass('a') IS NOT NULL"), "t");
     late.stop();
 
-    auto quick = run_steward({"migrate", "up", "--wait", "1s", "--dir", w.dir.path().string(), "--database-url", url});
+    auto quick =
+        run_steward({"migrate", "up", "--wait", "1s", "--dir", w.dir.path().string(), "--database-url", url});
     EXPECT_EQ(quick.status, 1);
     EXPECT_NE(quick.err.find("did not accept connections within"), std::string::npos) << quick.err;
 }

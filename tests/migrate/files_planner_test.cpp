@@ -38,8 +38,8 @@ TEST(Names, ParsesFlywayNames) {
 }
 
 TEST(Names, RejectsOtherNames) {
-    for (const char* n : {"init.sql", "1_init.sql", "V__x.sql", "V1_x.sql", "V1.__x.sql", "Vx__y.sql", "R_x.sql",
-                          "R1__x.sql", "a1_x.up.sql", "V1__.sql"})
+    for (const char* n : {"init.sql", "1_init.sql", "V__x.sql", "V1_x.sql", "V1.__x.sql", "Vx__y.sql",
+                          "R_x.sql", "R1__x.sql", "a1_x.up.sql", "V1__.sql"})
         EXPECT_FALSE(parse_file_name(n)) << n;
 }
 
@@ -56,10 +56,11 @@ TEST(Versions, CompareNumericallyPartByPart) {
 
 namespace {
 MigrationSet golang_set() {
-    return build_migration_set("m", {{"2_b.up.sql", "CREATE TABLE b (x int);"},
-                                     {"1_a.up.sql", "CREATE TABLE a (x int);"},
-                                     {"1_a.down.sql", "DROP TABLE a;"},
-                                     {"10_c.up.sql", "-- steward:no-transaction\nCREATE INDEX CONCURRENTLY i ON a(x);"}});
+    return build_migration_set(
+        "m", {{"2_b.up.sql", "CREATE TABLE b (x int);"},
+              {"1_a.up.sql", "CREATE TABLE a (x int);"},
+              {"1_a.down.sql", "DROP TABLE a;"},
+              {"10_c.up.sql", "-- steward:no-transaction\nCREATE INDEX CONCURRENTLY i ON a(x);"}});
 }
 HistoryRow applied(long long id, std::string version, std::string checksum, std::string kind = "versioned",
                    std::string name = "x") {
@@ -97,7 +98,8 @@ TEST(Directory, ErrorsNameTheFile) {
             EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
         }
     };
-    expect_error({{"1_a.up.sql", ""}, {"01_b.up.sql", ""}}, "dir/1_a.up.sql: version 1 is also used by 01_b.up.sql");
+    expect_error({{"1_a.up.sql", ""}, {"01_b.up.sql", ""}},
+                 "dir/1_a.up.sql: version 1 is also used by 01_b.up.sql");
     expect_error({{"V1.0__a.sql", ""}, {"V1__b.sql", ""}}, "is also used by");
     expect_error({{"1_a.up.sql", ""}, {"notes.sql", ""}}, "dir/notes.sql: not a migration file name");
     expect_error({{"1_a.up.sql", ""}, {"V2__b.sql", ""}}, "dir/V2__b.sql: Flyway style name");
@@ -180,7 +182,8 @@ TEST(Planning, RepeatablesRunAfterVersionedWhenChanged) {
 
 TEST(Planning, DownNeedsDownFiles) {
     auto set = golang_set();
-    std::vector<HistoryRow> rows{applied(1, "1", set.versioned[0].checksum), applied(2, "2", set.versioned[1].checksum)};
+    std::vector<HistoryRow> rows{applied(1, "1", set.versioned[0].checksum),
+                                 applied(2, "2", set.versioned[1].checksum)};
     auto one = plan_down(set, rows, 1, std::nullopt);
     EXPECT_TRUE(one.steps.empty());
     ASSERT_EQ(one.blockers.size(), 1u);

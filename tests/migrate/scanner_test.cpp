@@ -33,7 +33,8 @@ TEST(Scanner, DoubledQuotesStayInsideStrings) {
 }
 
 TEST(Scanner, DollarQuotedBodiesAreNeverSplit) {
-    const char* sql = R"(CREATE FUNCTION f() RETURNS int AS $$ BEGIN PERFORM 1; RETURN 2; END $$ LANGUAGE plpgsql;
+    const char* sql =
+        R"(CREATE FUNCTION f() RETURNS int AS $$ BEGIN PERFORM 1; RETURN 2; END $$ LANGUAGE plpgsql;
 CREATE FUNCTION g() RETURNS int AS $fn$ SELECT 1; SELECT $$;$$::int; $fn$ LANGUAGE sql;
 DO $do$ BEGIN RAISE NOTICE 'x;'; END $do$;
 SELECT $1;)";
@@ -43,11 +44,14 @@ SELECT $1;)";
 }
 
 TEST(Scanner, BeginAtomicBodiesAreNeverSplit) {
-    auto t = texts("CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN 1 ELSE 2 END; "
-                   "SELECT 3; END; SELECT 4;");
+    auto t = texts(
+        "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN 1 ELSE 2 "
+        "END; "
+        "SELECT 3; END; SELECT 4;");
     ASSERT_EQ(t.size(), 2u);
     EXPECT_EQ(t[1], "SELECT 4;");
-    EXPECT_FALSE(scan_sql("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;").own_transaction);
+    EXPECT_FALSE(
+        scan_sql("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;").own_transaction);
 }
 
 TEST(Scanner, CommentOnlyTextHasNoStatements) {
@@ -66,12 +70,13 @@ TEST(Scanner, DetectsUnterminatedText) {
 }
 
 TEST(Scanner, DetectsStatementsThatCannotRunInATransaction) {
-    EXPECT_EQ(scan_sql("SELECT 1; create index concurrently i on t(x);").needs_no_transaction.rfind(
-                  "CREATE INDEX CONCURRENTLY", 0),
+    EXPECT_EQ(scan_sql("SELECT 1; create index concurrently i on t(x);")
+                  .needs_no_transaction.rfind("CREATE INDEX CONCURRENTLY", 0),
               0u);
-    for (const char* sql : {"CREATE UNIQUE INDEX CONCURRENTLY i ON t(x)", "DROP INDEX CONCURRENTLY i", "VACUUM t",
-                            "REINDEX TABLE CONCURRENTLY t", "REINDEX (VERBOSE) INDEX CONCURRENTLY i",
-                            "CREATE DATABASE x", "DROP DATABASE x", "ALTER SYSTEM SET work_mem = '8MB'"}) {
+    for (const char* sql :
+         {"CREATE UNIQUE INDEX CONCURRENTLY i ON t(x)", "DROP INDEX CONCURRENTLY i", "VACUUM t",
+          "REINDEX TABLE CONCURRENTLY t", "REINDEX (VERBOSE) INDEX CONCURRENTLY i", "CREATE DATABASE x",
+          "DROP DATABASE x", "ALTER SYSTEM SET work_mem = '8MB'"}) {
         auto r = scan_sql(sql);
         EXPECT_FALSE(r.needs_no_transaction.empty()) << sql;
         EXPECT_EQ(tx_mode(r), TxMode::no_transaction) << sql;
