@@ -112,6 +112,7 @@ ScanResult scan_sql(std::string_view s) {
     std::size_t stmt_begin = 0, last_token_end = 0;
     std::vector<std::string> words;  // the statement's first words, for classification
     int atomic_depth = 0;            // BEGIN ... END nesting inside CREATE FUNCTION/PROCEDURE
+    int paren_depth = 0;             // CREATE RULE ... DO (a; b) keeps its semicolons, as in psql
 
     auto token_at = [&](std::size_t pos) {
         if (!in_statement) {
@@ -119,6 +120,7 @@ ScanResult scan_sql(std::string_view s) {
             stmt_begin = pos;
             words.clear();
             atomic_depth = 0;
+            paren_depth = 0;
         }
     };
     auto finish = [&](std::size_t end) {
@@ -164,7 +166,7 @@ ScanResult scan_sql(std::string_view s) {
             ++i;
             if (!in_statement) continue;  // an empty statement
             last_token_end = i;
-            if (atomic_depth == 0) finish(i);
+            if (atomic_depth == 0 && paren_depth == 0) finish(i);
             continue;
         }
         token_at(i);
@@ -231,6 +233,8 @@ ScanResult scan_sql(std::string_view s) {
             last_token_end = i;
             continue;
         }
+        if (c == '(') ++paren_depth;
+        if (c == ')' && paren_depth > 0) --paren_depth;
         ++i;
         last_token_end = i;
     }

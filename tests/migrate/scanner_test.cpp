@@ -119,3 +119,26 @@ TEST(Scanner, CharacterPositionsBecomeByteOffsets) {
     EXPECT_EQ(byte_offset_of_char(text, 3), 4u);
     EXPECT_EQ(byte_offset_of_char(text, 99), text.size());
 }
+
+TEST(Scanner, RuleActionsInParenthesesStayTogether) {
+    auto t = texts(
+        "CREATE RULE r AS ON INSERT TO t DO INSTEAD (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)); "
+        "SELECT 1;");
+    ASSERT_EQ(t.size(), 2u);
+    EXPECT_EQ(t[1], "SELECT 1;");
+}
+
+TEST(Scanner, EveryPrefixOfTrickyTextScansWithinBounds) {
+    const std::string sql =
+        "-- c\nSELECT E'\\'', 'a''b', \"x\"\"y\", $$;$$, $t$ $$ $t$, $1 /* /* n */ */;\n"
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\xC3\xA9";
+    for (std::size_t n = 0; n <= sql.size(); ++n) {
+        const std::string_view prefix(sql.data(), n);
+        for (const auto& st : scan_sql(prefix).statements) {
+            EXPECT_LE(st.begin, st.end);
+            EXPECT_LE(st.end, n);
+        }
+        EXPECT_LE(byte_offset_of_char(prefix, static_cast<long>(n)), n);
+        EXPECT_GE(position_of(prefix, n).line, 1);
+    }
+}
