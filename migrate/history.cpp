@@ -90,27 +90,27 @@ std::string History::applied_by() {
     return who;
 }
 
-std::string History::insert_sql(const Migration& m, const std::string& state, long long duration_ms, int done,
-                                int total) const {
+std::string History::insert_sql(const Migration& m, const std::string& state, const std::string& duration_ms,
+                                int done, int total) const {
     return "INSERT INTO " + quoted_ +
            " (version, name, kind, checksum, duration_ms, applied_by, state, statements_done, "
            "statements_total)"
            " VALUES (" +
            (m.kind == Kind::versioned ? s_.literal(m.version) : std::string("NULL")) + ", " +
            s_.literal(m.name) + ", " + s_.literal(to_string(m.kind)) + ", " + s_.literal(m.checksum) + ", " +
-           std::to_string(duration_ms) + ", " + s_.literal(applied_by()) + ", " + s_.literal(state) + ", " +
+           duration_ms + ", " + s_.literal(applied_by()) + ", " + s_.literal(state) + ", " +
            std::to_string(done) + ", " + std::to_string(total) + ")";
 }
 
-std::string History::update_repeatable_sql(const Migration& m, long long duration_ms) const {
+std::string History::update_repeatable_sql(const Migration& m, const std::string& duration_ms) const {
     return "UPDATE " + quoted_ + " SET checksum = " + s_.literal(m.checksum) +
-           ", applied_at = now(), duration_ms = " + std::to_string(duration_ms) +
+           ", applied_at = now(), duration_ms = " + duration_ms +
            ", applied_by = " + s_.literal(applied_by()) +
            " WHERE kind = 'repeatable' AND name = " + s_.literal(m.name);
 }
 
 long long History::insert_running(const Migration& m, int total) {
-    auto rows = s_.run(insert_sql(m, "running", 0, 0, total) + " RETURNING id", {},
+    auto rows = s_.run(insert_sql(m, "running", "0", 0, total) + " RETURNING id", {},
                        "cannot record the start of " + m.file.filename().string());
     return std::stoll(*rows.at(0).at(0));
 }

@@ -20,9 +20,9 @@ class History {
     const std::string& quoted_table() const { return quoted_; }
 
     // SQL text (literals inlined) so it can ride in the same round trip as COMMIT.
-    std::string insert_sql(const Migration& m, const std::string& state, long long duration_ms, int done,
-                           int total) const;
-    std::string update_repeatable_sql(const Migration& m, long long duration_ms) const;
+    std::string insert_sql(const Migration& m, const std::string& state, const std::string& duration_ms_sql,
+                           int done, int total) const;
+    std::string update_repeatable_sql(const Migration& m, const std::string& duration_ms_sql) const;
     long long insert_running(const Migration& m, int total);
     void record_progress(long long id, int done);
     void finish(long long id, const std::string& state, long long duration_ms, int done,

@@ -75,13 +75,13 @@ class Runner {
     long long last_duration_ms = 0;
 
   private:
-    Failure failure(const StepText& t, const SqlError& e, std::size_t base, std::string_view sent,
-                    std::size_t fallback_offset, int done, int total, bool recorded) {
+    // `offset`: where in the file the error is, when known.
+    Failure failure(const StepText& t, const SqlError& e, std::optional<std::size_t> offset, int done,
+                    int total, bool recorded) {
         Failure f;
         f.file = t.file;
-        if (e.position > 0 || fallback_offset != std::string::npos) {
-            const auto off = e.position > 0 ? base + byte_offset_of_char(sent, e.position) : fallback_offset;
-            const auto p = position_of(*t.sql, off);
+        if (offset) {
+            const auto p = position_of(*t.sql, *offset);
             f.line = p.line;
             f.column = p.column;
         }
@@ -96,8 +96,12 @@ class Runner {
         return f;
     }
 
-    std::string row_change_sql(const StepText& t, long long duration) {
+    // The history change that commits with the migration; its duration is measured by the
+    // server from the start of the one message that carries the file.
+    std::string row_change_sql(const StepText& t) {
         if (t.down) return "DELETE FROM " + h_.quoted_table() + " WHERE id = " + std::to_string(row_id(t));
+        const std::string duration =
+            "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint";
         const int n = static_cast<int>(t.scan->statements.size());
         return t.reapply ? h_.update_repeatable_sql(*t.m, duration)
                          : h_.insert_sql(*t.m, "applied", duration, n, n);
@@ -112,23 +116,26 @@ class Runner {
         return id;
     }
 
+    // One round trip: BEGIN, the file, its history row and COMMIT in one simple-protocol message.
+    // The scanner has checked that the file does not end inside a quote or comment.
     std::optional<Failure> run_in_transaction(const StepText& t) {
         const int total = static_cast<int>(t.scan->statements.size());
         const auto start = Clock::now();
-        auto r = s_.exec("BEGIN");
-        if (r.ok && total > 0) r = s_.exec(*t.sql);
+        static const std::string prefix = "BEGIN;";
+        std::string text = prefix;
+        if (total > 0) text += *t.sql + "\n;";
+        text += row_change_sql(t) + ";COMMIT";
+        auto r = s_.exec(text);
         if (!r.ok) {
-            (void)s_.exec("ROLLBACK");
-            return failure(t, r.error, 0, *t.sql, std::string::npos, 0, total, false);
+            if (s_.in_transaction()) (void)s_.exec("ROLLBACK");
+            std::optional<std::size_t> offset;
+            if (r.error.position > 0) {
+                const auto at = byte_offset_of_char(text, r.error.position);
+                if (at >= prefix.size() && at < prefix.size() + t.sql->size()) offset = at - prefix.size();
+            }
+            return failure(t, r.error, offset, 0, total, false);
         }
         last_duration_ms = elapsed_ms(start);
-        r = s_.exec(row_change_sql(t, last_duration_ms) + "; COMMIT");
-        if (!r.ok) {
-            (void)s_.exec("ROLLBACK");
-            auto f = failure(t, r.error, 0, "", std::string::npos, 0, total, false);
-            f.message = "the migration ran but could not be committed with its history row: " + f.message;
-            return f;
-        }
         return std::nullopt;
     }
 
@@ -156,7 +163,9 @@ class Runner {
             auto r = s_.exec(std::string(text));
             if (!r.ok) {
                 if (s_.in_transaction()) (void)s_.exec("ROLLBACK");
-                auto f = failure(t, r.error, st.begin, text, st.begin, done, total, true);
+                const auto at =
+                    r.error.position > 0 ? st.begin + byte_offset_of_char(text, r.error.position) : st.begin;
+                auto f = failure(t, r.error, at, done, total, true);
                 record_failure(id, start, done, f);
                 return f;
             }
@@ -168,7 +177,7 @@ class Runner {
             SqlError e;
             e.message =
                 "the file ends inside a transaction it opened (BEGIN without COMMIT); it was rolled back";
-            auto f = failure(t, e, 0, "", std::string::npos, done, total, true);
+            auto f = failure(t, e, std::nullopt, done, total, true);
             record_failure(id, start, done, f);
             return f;
         }
