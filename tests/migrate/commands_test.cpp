@@ -273,3 +273,20 @@ TEST(MigrateStartup, ApplyValidateAndSkip) {
     EXPECT_EQ(migrate::run_startup_migrations(spec, w.url, &summary), 1);
     EXPECT_NE(summary.find("does not exist"), std::string::npos) << summary;
 }
+
+TEST(MigrateCommands, FlywayUndoFilesAndNonTransactionalDown) {
+    MigrateWorld w;
+    w.write("V1__t.sql", "CREATE TABLE t (x int);\n");
+    w.write("U1__t.sql", "DROP TABLE t;\n");
+    w.write("V2__idx.sql", "CREATE INDEX CONCURRENTLY t_x ON t (x);\n");
+    w.write("U2__idx.sql", "DROP INDEX CONCURRENTLY t_x;\n");
+    ASSERT_EQ(w.run({"up"}).status, 0);
+    auto down = w.json({"down", "2"});
+    auto done = down["done"].as_array();
+    ASSERT_EQ(done.size(), 2u);
+    EXPECT_EQ(str(done[0].as_object()["mode"]), "no-transaction");
+    EXPECT_EQ(str(done[0].as_object()["file"]), (w.dir / "U2__idx.sql").string());
+    EXPECT_EQ(w.value("SELECT to_regclass('t') IS NULL"), "t");
+    EXPECT_EQ(w.count("SELECT count(*) FROM steward_migrations"), 0);
+    EXPECT_EQ(w.run({"down", "1", "--to", "0"}).status, 2);
+}

@@ -174,3 +174,30 @@ TEST(MigrateFailures, WaitForAServerThatStartsLate) {
     EXPECT_EQ(quick.status, 1);
     EXPECT_NE(quick.err.find("did not accept connections within"), std::string::npos) << quick.err;
 }
+
+TEST(MigrateFailures, LockTimeoutAndStatementTimeoutBoundEachMigration) {
+    MigrateWorld w;
+    w.value("CREATE TABLE busy (x int)");
+    w.write("V1__alter.sql", "ALTER TABLE busy ADD COLUMN y int;\n");
+    TempDir specdir("steward-mig-spec");
+    auto spec = specdir.write("steward.yaml",
+                              "version: 1\nname: chat\nenvironment: development\ndatabase:\n  url: " + w.url +
+                                  "\nmigrations:\n  dir: " + w.dir.path().string() +
+                                  "\n  lock_timeout: 500ms\n  statement_timeout: 1s\n");
+    {
+        // The application holds a lock on the table: the ALTER gives up instead of queueing traffic.
+        auto app = pg::connect(w.url);
+        pqxx::work tx(*app);
+        tx.exec("LOCK TABLE busy IN ACCESS SHARE MODE");
+        auto r = run_steward({"migrate", "up", "--spec", spec.string(), "--json"});
+        EXPECT_EQ(r.status, 1);
+        auto doc = boost::json::parse(r.out).as_object();
+        EXPECT_EQ(str(doc["error"].as_object()["sqlstate"]), "55P03") << r.out;
+    }
+    w.write("V1__alter.sql", "ALTER TABLE busy ADD COLUMN y int;\nSELECT pg_sleep(5);\n");
+    auto slow = run_steward({"migrate", "up", "--spec", spec.string(), "--json"});
+    EXPECT_EQ(slow.status, 1);
+    auto doc = boost::json::parse(slow.out).as_object();
+    EXPECT_EQ(str(doc["error"].as_object()["sqlstate"]), "57014") << slow.out;
+    EXPECT_EQ(w.value("SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy'"), "1");
+}
