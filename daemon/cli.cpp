@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include "backup/schedule.hpp"
 #include "core/embedded_postgres.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
@@ -20,6 +21,30 @@ namespace steward::cli {
 
 Context::Context() = default;
 Context::~Context() = default;
+
+namespace {
+
+// Keys whose syntax lives in a subsystem library (core cannot include them): checked here,
+// at load time, so a bad schedule or time zone is a spec error (exit 2) like any other.
+void validate_composed_keys(const Spec& spec) {
+    auto fail = [&](const std::string& path, const std::string& what) {
+        throw SpecError(path + ": " + what, spec.file.string(), spec.mark_of(path));
+    };
+    try {
+        backup::find_time_zone(spec.timezone);
+    } catch (const std::exception& e) {
+        fail("timezone", e.what());
+    }
+    if (spec.backups && spec.backups->schedule) {
+        try {
+            backup::CronSchedule::parse(*spec.backups->schedule);
+        } catch (const std::exception& e) {
+            fail("backups.schedule", e.what());
+        }
+    }
+}
+
+}  // namespace
 
 const Spec& Context::spec() {
     if (spec_) return *spec_;
@@ -32,6 +57,7 @@ const Spec& Context::spec() {
         throw SpecError("no spec found: pass --spec FILE, or create ./steward.yaml or /etc/steward/steward.yaml");
     }
     spec_ = std::make_unique<Spec>(load_spec(path));
+    validate_composed_keys(*spec_);
     if (spec_->database.url) register_redaction(*spec_->database.url);
     return *spec_;
 }
