@@ -108,3 +108,35 @@ TEST(MigrateConcurrency, KillDuringLongMigrationThenUpConverges) {
     EXPECT_EQ(schema_of(w), schema_of(clean));
     EXPECT_FALSE(schema_of(w).empty());
 }
+
+TEST(MigrateConcurrency, KilledNonTransactionalMigrationStaysRunningUntilRepair) {
+    MigrateWorld w;
+    const std::string db = database_name(w.url);
+    w.write(
+        "V1__slow.sql",
+        "-- steward:no-transaction\n"
+        "CREATE TABLE a (x int);\n"
+        "SELECT pg_sleep(coalesce(nullif(current_setting('steward_test.sleep', true), ''), '0')::float);\n"
+        "CREATE INDEX CONCURRENTLY a_x ON a (x);\n");
+    w.value("ALTER DATABASE " + db + " SET steward_test.sleep = '60'");
+    auto child = spawn_steward(args_for(w, {"up"}));
+    ASSERT_TRUE(eventually(
+        [&] {
+            return w.count("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
+                           "' AND query LIKE 'SELECT pg_sleep%' AND state = 'active'") == 1;
+        },
+        std::chrono::seconds(30)));
+    child.signal(SIGKILL);
+    child.wait();
+    w.value("ALTER DATABASE " + db + " RESET steward_test.sleep");
+
+    auto up = run_steward(args_for(w, {"up"}));
+    EXPECT_EQ(up.status, 1);
+    EXPECT_NE(up.err.find("1 slow is running: started and never finished"), std::string::npos) << up.err;
+    EXPECT_NE(up.err.find("1 of 3 statements completed (1-1)"), std::string::npos) << up.err;
+    ASSERT_EQ(run_steward(args_for(w, {"repair", "--yes"})).status, 0);
+    w.value("DROP TABLE a");
+    auto again = run_steward(args_for(w, {"up"}));
+    ASSERT_EQ(again.status, 0) << again.err;
+    EXPECT_EQ(w.value("SELECT state FROM steward_migrations"), "applied");
+}
