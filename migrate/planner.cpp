@@ -154,6 +154,11 @@ StatusReport compute_status(const MigrationSet& set, const std::vector<HistoryRo
                 (rep.current_version.empty() || compare_versions(e.version, rep.current_version) > 0))
                 rep.current_version = e.version;
         }
+    for (auto& e : versioned)
+        if (e.state == "pending" && !rep.current_version.empty() &&
+            compare_versions(e.version, rep.current_version) < 0)
+            e.detail =
+                "older than the current version " + rep.current_version + "; up applies it out of order";
     rep.entries = std::move(versioned);
     rep.entries.insert(rep.entries.end(), std::make_move_iterator(repeatable.begin()),
                        std::make_move_iterator(repeatable.end()));

@@ -206,3 +206,15 @@ TEST(Planning, BaselineCoversOlderVersions) {
     EXPECT_EQ(plan.steps[0].migration->version, "10");
     EXPECT_TRUE(plan_down(set, {base}, 1, std::nullopt).steps.empty());
 }
+
+TEST(Planning, OlderPendingVersionsAreAppliedOutOfOrderAndSaySo) {
+    auto set = golang_set();
+    std::vector<HistoryRow> rows{applied(1, "1", set.versioned[0].checksum),
+                                 applied(2, "10", set.versioned[2].checksum)};
+    auto st = compute_status(set, rows);
+    EXPECT_EQ(st.entries[1].state, "pending");
+    EXPECT_NE(st.entries[1].detail.find("out of order"), std::string::npos);
+    auto plan = plan_up(set, rows, std::nullopt);
+    ASSERT_EQ(plan.steps.size(), 1u);
+    EXPECT_EQ(plan.steps[0].migration->version, "2");
+}
