@@ -28,8 +28,17 @@ History::History(PgSession& session, const std::string& table)
     : s_(session), table_(table), quoted_(quote_table(table)) {}
 
 bool History::exists() {
-    auto rows = s_.run("SELECT to_regclass($1) IS NOT NULL", {quoted_}, "cannot look up the history table");
-    return !rows.empty() && rows[0][0] == std::string("t");
+    // Pin the schema now: a migration's SET search_path must not move the history table.
+    auto rows = s_.run(
+        "SELECT n.nspname, true FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.oid = to_regclass($1)"
+        " UNION ALL SELECT current_schema(), false LIMIT 1",
+        {quoted_}, "cannot look up the history table");
+    if (rows.empty() || !rows[0][0])
+        throw MigrateError("cannot place the history table " + table_ + ": no schema in search_path exists");
+    if (table_.find('.') == std::string::npos)
+        quoted_ = pg::quote_ident(*rows[0][0]) + "." + pg::quote_ident(table_);
+    return rows[0][1] == std::string("t");
 }
 
 void History::create() {

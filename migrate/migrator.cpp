@@ -65,7 +65,7 @@ class Runner {
     std::optional<Failure> run(const StepText& t) {
         auto f = t.mode == TxMode::transaction ? run_in_transaction(t) : run_statementwise(t);
         if (!f && changes_session(*t.scan)) {
-            (void)s_.exec("RESET ALL");
+            (void)s_.exec("RESET ALL; RESET ROLE");  // role is not covered by RESET ALL
             apply_session_settings(s_, o_);
             (void)s_.exec("SET synchronous_commit = off");
         }

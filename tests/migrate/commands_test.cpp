@@ -290,3 +290,14 @@ TEST(MigrateCommands, FlywayUndoFilesAndNonTransactionalDown) {
     EXPECT_EQ(w.count("SELECT count(*) FROM steward_migrations"), 0);
     EXPECT_EQ(w.run({"down", "1", "--to", "0"}).status, 2);
 }
+
+TEST(MigrateCommands, SessionSettingsDoNotLeakIntoTheNextFile) {
+    MigrateWorld w;
+    w.write("V1__schema.sql",
+            "CREATE SCHEMA other;\nSET search_path = other;\nCREATE TABLE inside (x int);\n");
+    w.write("V2__plain.sql", "CREATE TABLE outside (x int);\n");
+    ASSERT_EQ(w.run({"up"}).status, 0);
+    EXPECT_EQ(w.value("SELECT to_regclass('other.inside') IS NOT NULL"), "t");
+    EXPECT_EQ(w.value("SELECT to_regclass('public.outside') IS NOT NULL"), "t");
+    EXPECT_EQ(w.count("SELECT count(*) FROM public.steward_migrations"), 2);
+}
