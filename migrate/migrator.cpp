@@ -207,7 +207,7 @@ class Runner {
     const std::vector<HistoryRow>& rows_;
 };
 
-StatusResult to_result(const StatusReport& rep, const MigrationSet& set, bool exists) {
+StatusResult to_result(const StatusReport& rep, bool exists) {
     StatusResult out;
     out.history_exists = exists;
     out.current_version = rep.current_version;
@@ -227,7 +227,6 @@ StatusResult to_result(const StatusReport& rep, const MigrationSet& set, bool ex
         v.detail = e.detail;
         out.entries.push_back(std::move(v));
     }
-    (void)set;
     return out;
 }
 
@@ -272,7 +271,7 @@ StatusResult Migrator::status() const {
     History h(s, options_.table);
     bool exists = false;
     auto rows = read_rows(h, exists);
-    return to_result(compute_status(set, rows), set, exists);
+    return to_result(compute_status(set, rows), exists);
 }
 
 PlanResult Migrator::plan(const std::optional<std::string>& to) const {
@@ -297,7 +296,7 @@ ValidateResult Migrator::validate(bool no_pending) const {
     auto rep = compute_status(set, rows);
     ValidateResult out;
     out.problems = validation_problems(rep, no_pending);
-    out.status = to_result(rep, set, exists);
+    out.status = to_result(rep, exists);
     return out;
 }
 
