@@ -108,7 +108,7 @@ std::set<std::string>& redactions() {
 }  // namespace
 
 void register_redaction(const std::string& value) {
-    if (value.size() < 4) return;  // masking tiny strings would mangle ordinary text
+    if (value.size() < 8) return;  // masking short strings would mangle ordinary words in logs
     std::lock_guard lock(redaction_mutex);
     redactions().insert(value);
 }

@@ -165,7 +165,7 @@ int run(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::string msg = e.what();
+        std::string msg = redact(e.what());  // CLI11 echoes arguments, which may carry a URL password
         if (ctx.global.json) {
             ctx.print_json(error_json(msg));
         } else {

@@ -93,7 +93,7 @@ TEST(Cli, WrongTypeAndUndefinedSecretExit2) {
     spec = dir.write("b.yaml", kSpec + "secrets:\n  admin_token: { env: X }\nadmin:\n  token: secret:admin_tokn\n");
     r = run_steward({"--spec", spec.string(), "check", "--no-secrets"});
     EXPECT_EQ(r.status, 2);
-    EXPECT_NE(r.err.find(":9:10: admin.token: 'secret:admin_tokn' refers to an undefined secret; did you mean 'secret:admin_token'?"),
+    EXPECT_NE(r.err.find(":9:3: admin.token: 'secret:admin_tokn' refers to an undefined secret; did you mean 'secret:admin_token'?"),
               std::string::npos)
         << r.err;
 }
@@ -111,10 +111,10 @@ TEST(Cli, BadScheduleAndTimeZoneAreSpecErrors) {
     auto spec = dir.write("s.yaml", kSpec + "backups:\n  dir: b\n  schedule: \"61 * * * *\"\n");
     auto r = run_steward({"--spec", spec.string(), "check", "--no-secrets"});
     EXPECT_EQ(r.status, 2);
-    EXPECT_NE(r.err.find(":8:13: backups.schedule:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(":8:3: backups.schedule:"), std::string::npos) << r.err;
     spec = dir.write("t.yaml", kSpec + "timezone: Mars/Olympus\n");
     r = run_steward({"--spec", spec.string(), "check", "--no-secrets"});
     EXPECT_EQ(r.status, 2);
-    EXPECT_NE(r.err.find(":6:11: timezone:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(":6:1: timezone:"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("Mars/Olympus"), std::string::npos) << r.err;
 }

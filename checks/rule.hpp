@@ -1,0 +1,86 @@
+// Inside the gate: what a rule sees, what it reports, and the table that lists every rule.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "checks/gate.hpp"
+
+namespace steward::checks {
+
+struct RuleContext {
+    const Spec& spec;
+    const std::map<std::string, ResolvedSecret>* secrets;  // null with --no-secrets
+    const GateFacts& facts;
+
+    // Line of a dotted spec path, falling back to its nearest present parent; 0 if none.
+    int line(const std::string& path) const;
+    // The resolved value of secrets.<name>, or null when it did not resolve (or --no-secrets).
+    const Secret* secret(const std::string& name) const;
+};
+
+// What a rule reports; the table adds the id and the severity for the environment.
+struct Hit {
+    std::string path;
+    std::string message;
+    std::string hint;
+};
+using Hits = std::vector<Hit>;
+using RuleCheck = void (*)(const RuleContext&, Hits&);
+
+struct Rule {
+    RuleInfo info;
+    RuleCheck check;
+};
+
+// The one table: every rule with its severities, why, and the function that checks it.
+const std::vector<Rule>& rule_table();
+
+// Host part of "host:port", "[v6]:port" or ":port" (empty: every interface).
+std::string listen_host(const std::string& listen);
+// 127.0.0.0/8, ::1, localhost.
+bool is_loopback_host(const std::string& host);
+
+// Secrets (rules_secrets.cpp)
+void check_secret_missing(const RuleContext&, Hits&);
+void check_secret_too_short(const RuleContext&, Hits&);
+void check_secret_placeholder(const RuleContext&, Hits&);
+void check_secret_low_entropy(const RuleContext&, Hits&);
+void check_secret_inline_value(const RuleContext&, Hits&);
+void check_secret_file_mode(const RuleContext&, Hits&);
+void check_secret_file_owner(const RuleContext&, Hits&);
+void check_secret_reused(const RuleContext&, Hits&);
+
+// Security, database, admin API (rules_config.cpp)
+void check_security_auth_disabled(const RuleContext&, Hits&);
+void check_security_cors_wildcard(const RuleContext&, Hits&);
+void check_security_cors_http_origin(const RuleContext&, Hits&);
+void check_security_cookie_insecure(const RuleContext&, Hits&);
+void check_security_base_url_not_https(const RuleContext&, Hits&);
+void check_security_hsts_disabled(const RuleContext&, Hits&);
+void check_security_debug_enabled(const RuleContext&, Hits&);
+void check_security_no_rate_limit(const RuleContext&, Hits&);
+void check_database_url_invalid(const RuleContext&, Hits&);
+void check_database_sslmode(const RuleContext&, Hits&);
+void check_database_weak_password(const RuleContext&, Hits&);
+void check_database_embedded_in_production(const RuleContext&, Hits&);
+void check_admin_exposed_without_token(const RuleContext&, Hits&);
+void check_admin_weak_token(const RuleContext&, Hits&);
+void check_admin_inline_token(const RuleContext&, Hits&);
+
+// Operations and --connect (rules_operations.cpp)
+void check_operations_no_backups(const RuleContext&, Hits&);
+void check_operations_backup_dir(const RuleContext&, Hits&);
+void check_operations_retention_too_short(const RuleContext&, Hits&);
+void check_operations_migrations_dir(const RuleContext&, Hits&);
+void check_operations_no_probes(const RuleContext&, Hits&);
+void check_operations_service_command(const RuleContext&, Hits&);
+void check_operations_debug_logging(const RuleContext&, Hits&);
+void check_connect_database_unreachable(const RuleContext&, Hits&);
+void check_connect_server_version(const RuleContext&, Hits&);
+void check_connect_pg_dump_version(const RuleContext&, Hits&);
+void check_connect_migration_lock_held(const RuleContext&, Hits&);
+void check_connect_database_superuser(const RuleContext&, Hits&);
+
+}  // namespace steward::checks

@@ -1,0 +1,181 @@
+// Security, database and admin API rules: settings that make the deployment unsafe.
+#include <fmt/format.h>
+
+#include "checks/rule.hpp"
+#include "checks/strength.hpp"
+#include "core/pg.hpp"
+
+namespace steward::checks {
+namespace {
+
+bool starts_with_ci(const std::string& text, std::string_view prefix) {
+    if (text.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
+    return true;
+}
+
+// Why a token/password is weak ("" when it is not). Never includes the value.
+std::string weakness(const std::string& value, std::size_t min_length) {
+    if (value.empty()) return "is empty";
+    if (is_placeholder(value)) return "is a placeholder or default value";
+    if (value.size() < min_length)
+        return fmt::format("is {} characters; at least {} are needed", value.size(), min_length);
+    if (is_low_entropy(value)) return "has low entropy (repeated or sequential characters)";
+    return {};
+}
+
+std::optional<pg::ConnInfo> parsed_url(const RuleContext& ctx) {
+    if (!ctx.spec.database.url) return std::nullopt;
+    try {
+        return pg::parse_conninfo(*ctx.spec.database.url);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+void check_security_auth_disabled(const RuleContext& ctx, Hits& hits) {
+    if (ctx.spec.security.require_auth) return;
+    hits.push_back({"security.require_auth",
+                    "require_auth is false: the API accepts unauthenticated requests",
+                    "set security.require_auth: true"});
+}
+
+void check_security_cors_wildcard(const RuleContext& ctx, Hits& hits) {
+    for (const auto& origin : ctx.spec.security.cors_origins) {
+        if (origin.find('*') == std::string::npos) continue;
+        hits.push_back({"security.cors_origins",
+                        fmt::format("cors_origins contains the wildcard origin {}", origin),
+                        "list the exact origins, e.g. [https://app.example.com]"});
+    }
+}
+
+void check_security_cors_http_origin(const RuleContext& ctx, Hits& hits) {
+    for (const auto& origin : ctx.spec.security.cors_origins) {
+        if (!starts_with_ci(origin, "http://")) continue;
+        hits.push_back({"security.cors_origins",
+                        fmt::format("cors_origins contains the plain-HTTP origin {}", origin),
+                        "use https:// origins only"});
+    }
+}
+
+void check_security_cookie_insecure(const RuleContext& ctx, Hits& hits) {
+    if (ctx.spec.security.cookie_secure) return;
+    hits.push_back({"security.cookie_secure",
+                    "cookie_secure is false: session cookies are sent over plain HTTP",
+                    "set security.cookie_secure: true"});
+}
+
+void check_security_base_url_not_https(const RuleContext& ctx, Hits& hits) {
+    const auto& url = ctx.spec.security.base_url;
+    if (!url) {
+        hits.push_back({"security.base_url", "base_url is not set, so nothing states the public URL is HTTPS",
+                        "set security.base_url: https://<your domain>"});
+        return;
+    }
+    if (starts_with_ci(*url, "https://")) return;
+    hits.push_back({"security.base_url", fmt::format("base_url {} is not https://", *url),
+                    "serve the API behind TLS and set security.base_url to its https:// address"});
+}
+
+void check_security_hsts_disabled(const RuleContext& ctx, Hits& hits) {
+    if (ctx.spec.security.hsts) return;
+    hits.push_back(
+        {"security.hsts", "hsts is false: no Strict-Transport-Security header", "set security.hsts: true"});
+}
+
+void check_security_debug_enabled(const RuleContext& ctx, Hits& hits) {
+    if (!ctx.spec.security.debug) return;
+    hits.push_back({"security.debug", "debug is true: errors show stack traces and internals to clients",
+                    "set security.debug: false"});
+}
+
+void check_security_no_rate_limit(const RuleContext& ctx, Hits& hits) {
+    const auto& limit = ctx.spec.security.rate_limit_per_minute;
+    if (limit && *limit > 0) return;
+    hits.push_back({"security.rate_limit_per_minute", "no rate limit is configured",
+                    "set security.rate_limit_per_minute, e.g. 60"});
+}
+
+void check_database_url_invalid(const RuleContext& ctx, Hits& hits) {
+    const auto& url = ctx.spec.database.url;
+    if (!url || url->empty()) return;
+    try {
+        (void)pg::parse_conninfo(*url);
+    } catch (const std::exception& e) {
+        hits.push_back({"database.url", fmt::format("database.url cannot be parsed: {}", e.what()),
+                        "use postgresql://user:password@host:5432/dbname?sslmode=verify-full"});
+    }
+}
+
+void check_database_sslmode(const RuleContext& ctx, Hits& hits) {
+    auto info = parsed_url(ctx);
+    if (!info || info->is_loopback()) return;
+    std::string mode = info->get("sslmode");
+    std::string said = "sslmode is " + mode;
+    if (mode.empty() && ctx.facts.pgsslmode) {
+        mode = *ctx.facts.pgsslmode;
+        said = "sslmode is not set and PGSSLMODE is " + mode;
+    } else if (mode.empty()) {
+        said = "sslmode is not set (libpq defaults to prefer)";
+    }
+    if (mode != "" && mode != "disable" && mode != "allow" && mode != "prefer") return;
+    hits.push_back({"database.url",
+                    fmt::format("{} for the non-loopback host {}: the connection may be unencrypted", said,
+                                info->host()),
+                    "add sslmode=verify-full (or at least require) to database.url"});
+}
+
+void check_database_weak_password(const RuleContext& ctx, Hits& hits) {
+    auto info = parsed_url(ctx);
+    if (!info) return;
+    auto it = info->params.find("password");
+    if (it == info->params.end()) return;
+    std::string why = weakness(it->second, min_secret_length(SecretKind::password));
+    if (why.empty()) return;
+    hits.push_back(
+        {"database.url", "the password in database.url " + why,
+         "set a random password (`openssl rand -base64 24`) with ALTER ROLE ... PASSWORD and in the URL"});
+}
+
+void check_database_embedded_in_production(const RuleContext& ctx, Hits& hits) {
+    if (!ctx.spec.database.embedded) return;
+    hits.push_back({"database.embedded", "database.embedded runs a private development PostgreSQL",
+                    "point database.url at a managed or dedicated PostgreSQL server"});
+}
+
+void check_admin_exposed_without_token(const RuleContext& ctx, Hits& hits) {
+    const auto& admin = ctx.spec.admin;
+    if (is_loopback_host(listen_host(admin.listen)) || !admin.token.empty()) return;
+    hits.push_back({"admin",
+                    fmt::format("admin API listens on {} (not loopback) without a token", admin.listen),
+                    "set admin.token: \"secret:admin_token\" or listen on 127.0.0.1"});
+}
+
+void check_admin_weak_token(const RuleContext& ctx, Hits& hits) {
+    const auto& token = ctx.spec.admin.token;
+    if (token.empty()) return;
+    std::string why;
+    if (!token.is_secret()) {
+        why = weakness(token.literal, min_secret_length(SecretKind::token));
+    } else {
+        // Token and key secrets are already held to 32 characters by the secret rules.
+        const SecretSpec* s = ctx.spec.find_secret(token.secret);
+        const Secret* v = ctx.secret(token.secret);
+        if (!s || !v || s->kind != SecretKind::password) return;
+        why = weakness(v->reveal(), min_secret_length(SecretKind::token));
+    }
+    if (why.empty()) return;
+    hits.push_back({"admin.token", "the admin token " + why, "generate one with `openssl rand -base64 48`"});
+}
+
+void check_admin_inline_token(const RuleContext& ctx, Hits& hits) {
+    const auto& token = ctx.spec.admin.token;
+    if (token.empty() || token.is_secret()) return;
+    hits.push_back({"admin.token", "admin.token is written inline in the spec",
+                    "declare it under secrets: (file or env) and set admin.token: \"secret:admin_token\""});
+}
+
+}  // namespace steward::checks

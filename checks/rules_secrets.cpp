@@ -1,0 +1,147 @@
+// Secret rules: missing, too short, placeholder, low entropy, inline, file mode/owner, reuse.
+#include <fmt/format.h>
+
+#include "checks/rule.hpp"
+#include "checks/strength.hpp"
+
+namespace steward::checks {
+namespace {
+
+constexpr const char* kGenerate = "generate one with `openssl rand -base64 48`";
+
+std::string path_of(const SecretSpec& s) { return "secrets." + s.name; }
+
+std::string where(const SecretSpec& s) {
+    switch (s.source) {
+        case SecretSpec::Source::env:
+            return "environment variable " + s.env;
+        case SecretSpec::Source::file:
+            return "file " + s.file.string();
+        case SecretSpec::Source::value:
+            return "the inline value";
+    }
+    return "its source";
+}
+
+const ResolvedSecret* resolved(const RuleContext& ctx, const SecretSpec& s) {
+    if (!ctx.secrets) return nullptr;
+    auto it = ctx.secrets->find(s.name);
+    return it == ctx.secrets->end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+void check_secret_missing(const RuleContext& ctx, Hits& hits) {
+    for (const auto& s : ctx.spec.secrets) {
+        const ResolvedSecret* r = resolved(ctx, s);
+        if (!r) {
+            hits.push_back({path_of(s), "secret was not resolved", "check the secrets." + s.name + " entry"});
+            continue;
+        }
+        if (r->status == ResolvedSecret::Status::ok && r->value && !r->value->empty()) continue;
+        std::string why = !r->problem.empty() ? r->problem : where(s) + " gives no value";
+        std::string hint =
+            s.source == SecretSpec::Source::file
+                ? fmt::format("write the secret to {} (mode 0600); {}", s.file.string(), kGenerate)
+            : s.source == SecretSpec::Source::env
+                ? fmt::format("export {} before starting steward; {}", s.env, kGenerate)
+                : std::string(kGenerate);
+        hits.push_back({path_of(s), why, hint});
+    }
+}
+
+void check_secret_too_short(const RuleContext& ctx, Hits& hits) {
+    for (const auto& s : ctx.spec.secrets) {
+        const Secret* v = ctx.secret(s.name);
+        // A placeholder is reported as such; its length is beside the point.
+        if (!v || v->empty() || is_placeholder(v->reveal())) continue;
+        std::size_t need = min_secret_length(s.kind);
+        if (v->size() >= need) continue;
+        hits.push_back({path_of(s),
+                        fmt::format("{} is {} characters; a {} needs at least {}", to_string(s.kind),
+                                    v->size(), to_string(s.kind), need),
+                        kGenerate});
+    }
+}
+
+void check_secret_placeholder(const RuleContext& ctx, Hits& hits) {
+    for (const auto& s : ctx.spec.secrets) {
+        const Secret* v = ctx.secret(s.name);
+        if (!v || !is_placeholder(v->reveal())) continue;
+        hits.push_back({path_of(s), "value is a placeholder or default, not a real secret",
+                        std::string("replace it; ") + kGenerate});
+    }
+}
+
+void check_secret_low_entropy(const RuleContext& ctx, Hits& hits) {
+    for (const auto& s : ctx.spec.secrets) {
+        const Secret* v = ctx.secret(s.name);
+        // Too short or placeholder values are reported by those rules; entropy is judged on the rest.
+        if (!v || v->size() < min_secret_length(s.kind) || is_placeholder(v->reveal()) ||
+            !is_low_entropy(v->reveal()))
+            continue;
+        hits.push_back({path_of(s),
+                        fmt::format(
+                            "value has low entropy ({} distinct of {} characters, repeated or sequential)",
+                            [&] {
+                                std::string seen;
+                                for (char c : v->reveal())
+                                    if (seen.find(c) == std::string::npos) seen.push_back(c);
+                                return seen.size();
+                            }(),
+                            v->size()),
+                        std::string("use a random value; ") + kGenerate});
+    }
+}
+
+void check_secret_inline_value(const RuleContext& ctx, Hits& hits) {
+    for (const auto& s : ctx.spec.secrets) {
+        if (s.source != SecretSpec::Source::value) continue;
+        hits.push_back({path_of(s), "secret is written inline in the spec (value:)",
+                        "move it to a file (`file: /etc/steward/" + s.name +
+                            "`, mode 0600) or an environment variable (`env: ...`)"});
+    }
+}
+
+void check_secret_file_mode(const RuleContext& ctx, Hits& hits) {
+    for (const auto& s : ctx.spec.secrets) {
+        const ResolvedSecret* r = resolved(ctx, s);
+        if (s.source != SecretSpec::Source::file || !r || !r->file_mode) continue;
+        mode_t mode = *r->file_mode & 07777;
+        if ((mode & 0077) == 0) continue;
+        hits.push_back({path_of(s),
+                        fmt::format("secret file {} has mode {:04o}: group or others can access it",
+                                    s.file.string(), static_cast<unsigned>(mode)),
+                        fmt::format("chmod 600 {}", s.file.string())});
+    }
+}
+
+void check_secret_file_owner(const RuleContext& ctx, Hits& hits) {
+    for (const auto& s : ctx.spec.secrets) {
+        const ResolvedSecret* r = resolved(ctx, s);
+        if (s.source != SecretSpec::Source::file || !r || !r->file_owner) continue;
+        if (*r->file_owner == ctx.facts.uid) continue;
+        hits.push_back(
+            {path_of(s),
+             fmt::format("secret file {} is owned by uid {}, but steward runs as uid {}", s.file.string(),
+                         static_cast<unsigned>(*r->file_owner), static_cast<unsigned>(ctx.facts.uid)),
+             fmt::format("chown {} {}", static_cast<unsigned>(ctx.facts.uid), s.file.string())});
+    }
+}
+
+void check_secret_reused(const RuleContext& ctx, Hits& hits) {
+    const auto& secrets = ctx.spec.secrets;
+    for (std::size_t i = 0; i < secrets.size(); ++i) {
+        const Secret* a = ctx.secret(secrets[i].name);
+        if (!a || a->empty()) continue;
+        for (std::size_t j = 0; j < i; ++j) {
+            const Secret* b = ctx.secret(secrets[j].name);
+            if (!b || !(*a == *b)) continue;
+            hits.push_back({path_of(secrets[i]), "has the same value as secrets." + secrets[j].name,
+                            std::string("give every secret its own value; ") + kGenerate});
+            break;
+        }
+    }
+}
+
+}  // namespace steward::checks
