@@ -80,12 +80,16 @@ bool cannot_run_in_transaction(const std::vector<std::string>& w) {
     if (starts_with(w, {"ALTER", "SYSTEM"}) || starts_with(w, {"DISCARD", "ALL"})) return true;
     if (starts_with(w, {"ALTER", "DATABASE"}) && has_word(w, "TABLESPACE", 2, 6)) return true;
     if (starts_with(w, {"CREATE", "SUBSCRIPTION"}) || starts_with(w, {"DROP", "SUBSCRIPTION"})) return true;
+    if (starts_with(w, {"COMMIT", "PREPARED"}) || starts_with(w, {"ROLLBACK", "PREPARED"})) return true;
     return false;
 }
 
 bool is_transaction_control(const std::vector<std::string>& w) {
     if (w.empty()) return false;
     const auto& k = w[0];
+    // ROLLBACK TO SAVEPOINT stays inside the transaction; COMMIT/ROLLBACK PREPARED need none.
+    if ((k == "ROLLBACK" || k == "COMMIT") && w.size() > 1 && (w[1] == "TO" || w[1] == "PREPARED"))
+        return false;
     return k == "BEGIN" || k == "COMMIT" || k == "ROLLBACK" || k == "END" || k == "ABORT" ||
            starts_with(w, {"START", "TRANSACTION"});
 }

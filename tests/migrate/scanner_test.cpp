@@ -101,6 +101,10 @@ TEST(Scanner, DetectsOwnTransactionControl) {
     EXPECT_TRUE(scan_sql("START TRANSACTION; SELECT 1; END;").own_transaction);
     EXPECT_FALSE(scan_sql("DO $$ BEGIN NULL; END $$;").own_transaction);
     EXPECT_FALSE(scan_sql("SELECT 'BEGIN;'").own_transaction);
+    auto sp = scan_sql("SAVEPOINT a; INSERT INTO t VALUES (1); ROLLBACK TO SAVEPOINT a; RELEASE a;");
+    EXPECT_FALSE(sp.own_transaction);
+    EXPECT_EQ(tx_mode(sp), TxMode::transaction);
+    EXPECT_EQ(tx_mode(scan_sql("COMMIT PREPARED 'x';")), TxMode::no_transaction);
 }
 
 TEST(Scanner, PositionsCountLinesAndCharacters) {
