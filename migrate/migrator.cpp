@@ -158,6 +158,17 @@ class Runner {
             id = h_.insert_running(*t.m, total);
         }
         int done = 0;
+        bool committed = false;  // did any statement's effect outlive a failure later on?
+        auto fail = [&](Failure f) {
+            // A file that manages its own transactions and committed nothing left no trace.
+            if (t.mode == TxMode::as_written && !committed) {
+                f.recorded = false;
+                forget_start(t, id);
+            } else {
+                record_failure(id, start, done, f);
+            }
+            return f;
+        };
         for (const auto& st : stmts) {
             const std::string_view text(t.sql->data() + st.begin, st.end - st.begin);
             auto r = s_.exec(std::string(text));
@@ -165,21 +176,21 @@ class Runner {
                 if (s_.in_transaction()) (void)s_.exec("ROLLBACK");
                 const auto at =
                     r.error.position > 0 ? st.begin + byte_offset_of_char(text, r.error.position) : st.begin;
-                auto f = failure(t, r.error, at, done, total, true);
-                record_failure(id, start, done, f);
-                return f;
+                return fail(failure(t, r.error, at, done, total, true));
             }
             ++done;
-            if (!s_.in_transaction()) h_.record_progress(id, done);
+            if (!s_.in_transaction()) {
+                if (st.keywords.rfind("ROLLBACK", 0) != 0 && st.keywords.rfind("ABORT", 0) != 0)
+                    committed = true;
+                h_.record_progress(id, done);
+            }
         }
         if (s_.in_transaction()) {
             (void)s_.exec("ROLLBACK");
             SqlError e;
             e.message =
                 "the file ends inside a transaction it opened (BEGIN without COMMIT); it was rolled back";
-            auto f = failure(t, e, std::nullopt, done, total, true);
-            record_failure(id, start, done, f);
-            return f;
+            return fail(failure(t, e, std::nullopt, done, total, true));
         }
         last_duration_ms = elapsed_ms(start);
         if (t.down) {
@@ -189,6 +200,20 @@ class Runner {
             h_.finish(id, "applied", last_duration_ms, done, "");
         }
         return std::nullopt;
+    }
+
+    // Undoes the `running` mark of a file that failed without changing anything.
+    void forget_start(const StepText& t, long long id) {
+        try {
+            if (t.down)
+                s_.run("UPDATE " + h_.quoted_table() +
+                       " SET state = 'applied' WHERE id = " + std::to_string(id));
+            else
+                s_.run("DELETE FROM " + h_.quoted_table() + " WHERE id = " + std::to_string(id));
+        } catch (const std::exception& e) {
+            log::warn("migrate", "could not clear the running mark",
+                      {{"file", t.file}, {"error", std::string(e.what())}});
+        }
     }
 
     void record_failure(long long id, Clock::time_point start, int done, const Failure& f) {

@@ -208,6 +208,16 @@ TEST(MigrateCommands, FileWithItsOwnBeginCommitRunsAsWritten) {
     ASSERT_EQ(up.status, 0) << up.err;
     EXPECT_EQ(w.value("SELECT string_agg(x::text, ',') FROM a"), "1");
     EXPECT_EQ(w.value("SELECT state FROM steward_migrations"), "applied");
+
+    // Failing inside its own transaction leaves no trace: no repair needed.
+    w.write("V2__own_bad.sql", "BEGIN;\nCREATE TABLE b (x int);\nINSERT INTO b VALUES ('x');\nCOMMIT;\n");
+    auto bad = w.json({"up"}, 1);
+    EXPECT_FALSE(bad["error"].as_object()["needs_repair"].as_bool());
+    EXPECT_EQ(bad["error"].as_object()["line"].as_int64(), 3);
+    EXPECT_EQ(w.value("SELECT to_regclass('b') IS NULL"), "t");
+    EXPECT_EQ(w.count("SELECT count(*) FROM steward_migrations"), 1);
+    w.write("V2__own_bad.sql", "BEGIN;\nCREATE TABLE b (x int);\nCOMMIT;\n");
+    EXPECT_EQ(w.run({"up"}).status, 0);
 }
 
 TEST(MigrateCommands, BadNamesAndDuplicateVersionsNameTheFile) {
