@@ -1,23 +1,159 @@
-// steward migrate: SQL migrations (not built yet; says so and exits 2).
-#include <iostream>
-
+// steward migrate: status, plan, up, down, validate, baseline and repair of versioned SQL migrations.
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <iostream>
+#include <memory>
 
+#include "core/pg.hpp"
 #include "daemon/cli.hpp"
+#include "migrate/migrator.hpp"
 
 namespace steward::cli {
+namespace {
+
+struct MigrateFlags {
+    std::string dir;
+    std::string url;
+    std::string to;
+    std::string wait;
+    std::optional<int> count;
+    bool no_pending = false;
+    std::string version;
+    bool yes = false;
+};
+
+migrate::Options resolve_options(Context& ctx, const MigrateFlags& f) {
+    auto target = ctx.database(f.url, !f.dir.empty());
+    migrate::Options o;
+    if (target.spec) {
+        o = migrate::options_from_spec(target.spec->migrations, target.url);
+    } else {
+        o.url = target.url;
+    }
+    if (!f.dir.empty()) o.dir = f.dir;
+    if (o.dir.empty())
+        throw SpecError("no migrations directory: pass --dir DIR or set migrations.dir in the spec");
+    return o;
+}
+
+std::optional<std::string> opt(const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); }
+
+// Prints a result as JSON (with the command and target added) or as text.
+void emit(Context& ctx, const char* command, const migrate::Options& o, boost::json::value doc,
+          const std::string& text, bool text_to_stderr = false) {
+    if (ctx.global.json) {
+        auto& obj = doc.as_object();
+        obj["command"] = command;
+        obj["database"] = pg::redact_url(o.url);
+        obj["dir"] = o.dir.string();
+        obj["table"] = o.table;
+        ctx.print_json(doc);
+    } else {
+        (text_to_stderr ? std::cerr : std::cout) << text << std::flush;
+    }
+}
+
+int run_command(Context& ctx, const std::string& command, const MigrateFlags& f) {
+    const auto o = resolve_options(ctx, f);
+    migrate::Migrator m(o);
+    try {
+        if (!f.wait.empty()) m.wait_for_server(parse_duration(f.wait));
+        if (command == "status") {
+            auto r = m.status();
+            emit(ctx, "status", o, migrate::to_json(r), migrate::to_text(r));
+            return kOk;
+        }
+        if (command == "plan") {
+            auto r = m.plan(opt(f.to));
+            emit(ctx, "plan", o, migrate::to_json(r), migrate::to_text(r));
+            return r.blockers.empty() ? kOk : kProblem;
+        }
+        if (command == "up" || command == "down") {
+            if (command == "down" && f.count && !f.to.empty())
+                throw CLI::ValidationError("down: give N or --to, not both");
+            if (command == "down" && f.count && *f.count < 1)
+                throw CLI::ValidationError("down: N must be at least 1");
+            auto r = command == "up" ? m.up(opt(f.to)) : m.down(f.count, opt(f.to));
+            emit(ctx, command == "up" ? "up" : "down", o, migrate::to_json(r),
+                 migrate::to_text(r, command == "up" ? "applied" : "reverted"));
+            if (!ctx.global.json) {
+                for (const auto& b : r.blockers)
+                    std::cerr << "steward migrate " << command << ": refused: " << b << "\n";
+                if (r.failure) std::cerr << migrate::to_text(*r.failure);
+                std::cerr << std::flush;
+            }
+            return r.ok() ? kOk : kProblem;
+        }
+        if (command == "validate") {
+            auto r = m.validate(f.no_pending);
+            emit(ctx, "validate", o, migrate::to_json(r), migrate::to_text(r));
+            return r.ok() ? kOk : kProblem;
+        }
+        if (command == "baseline") {
+            m.baseline(f.version);
+            emit(ctx, "baseline", o, boost::json::object{{"ok", true}, {"version", f.version}},
+                 "baseline recorded at version " + f.version + "\n");
+            return kOk;
+        }
+        if (command == "repair") {
+            auto changes = m.repair(f.yes);
+            std::string text;
+            for (const auto& c : changes) text += (f.yes ? "" : "would have ") + c.description + "\n";
+            if (changes.empty())
+                text = "nothing to repair\n";
+            else if (!f.yes)
+                text += "re-run with --yes to make these changes\n";
+            emit(ctx, "repair", o, migrate::to_json(changes, f.yes), text);
+            return changes.empty() || f.yes ? kOk : kProblem;
+        }
+    } catch (const migrate::MigrateError& e) {
+        if (ctx.global.json) {
+            boost::json::value doc = boost::json::object{{"ok", false}, {"error", {{"message", e.what()}}}};
+            emit(ctx, command.c_str(), o, doc, "");
+        } else {
+            std::cerr << "steward migrate " << command << ": " << e.what() << std::endl;
+        }
+        return kProblem;
+    }
+    return kUsage;
+}
+
+}  // namespace
 
 void add_migrate_command(CLI::App& app, Context& ctx) {
-    auto* cmd = app.add_subcommand("migrate", "SQL migrations (not built yet)");
-    cmd->allow_extras();
-    cmd->callback([&ctx] {
-        ctx.action = [&ctx] {
-            std::string msg = "'steward migrate' (SQL migrations) is not built yet";
-            if (ctx.global.json) ctx.print_json(error_json(msg));
-            else std::cerr << "steward: " << msg << std::endl;
-            return kUsage;
-        };
-    });
+    auto flags = std::make_shared<MigrateFlags>();
+    auto* cmd =
+        app.add_subcommand("migrate", "Versioned SQL migrations (golang-migrate and Flyway file names)");
+    cmd->require_subcommand(1, 1);
+    cmd->fallthrough();
+    cmd->add_option("--dir", flags->dir, "Migrations directory (overrides migrations.dir)");
+    cmd->add_option("--database-url", flags->url,
+                    "Database URL (overrides the spec; DATABASE_URL from the environment also works)");
+
+    auto add = [&](const char* name, const char* help) {
+        auto* sub = cmd->add_subcommand(name, help);
+        sub->fallthrough();
+        sub->callback([&ctx, flags, name = std::string(name)] {
+            ctx.action = [&ctx, flags, name] { return run_command(ctx, name, *flags); };
+        });
+        return sub;
+    };
+    add("status", "Applied, pending, failed and drifted migrations");
+    add("plan", "What up would run, in order, with each file's transaction mode (changes nothing)")
+        ->add_option("--to", flags->to, "Stop at this version");
+    auto* up = add("up", "Apply pending migrations under the migration lock");
+    up->add_option("--to", flags->to, "Stop at this version");
+    up->add_option("--wait", flags->wait, "Wait this long for the database to accept connections (e.g. 60s)");
+    auto* down = add("down", "Revert the last N migrations (default 1) with their down files");
+    down->add_option("N", flags->count, "How many migrations to revert");
+    down->add_option("--to", flags->to, "Revert every migration above this version");
+    add("validate", "Fail on drift, missing files, or failed/running rows")
+        ->add_flag("--no-pending", flags->no_pending, "Pending migrations fail validation too");
+    add("baseline", "Adopt an existing database: mark everything up to --version applied")
+        ->add_option("--version", flags->version, "The version the database already has")
+        ->required();
+    add("repair", "Remove failed rows, realign checksums, forget rows of missing files")
+        ->add_flag("--yes", flags->yes, "Make the changes (without it, only list them)");
 }
 
 }  // namespace steward::cli
