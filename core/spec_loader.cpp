@@ -29,6 +29,24 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 
 std::string join_path(const std::string& base, const std::string& key) { return base.empty() ? key : base + "." + key; }
 
+// A YAML mapping's entries in file order, with lookup by key.
+class Entries {
+public:
+    void add(const std::string& key, const YAML::Node& value) {
+        index_[key] = order_.size();
+        order_.emplace_back(key, value);
+    }
+    std::size_t count(const std::string& key) const { return index_.count(key); }
+    const YAML::Node& at(const std::string& key) const { return order_.at(index_.at(key)).second; }
+    const YAML::Node& operator[](const std::string& key) const { return at(key); }
+    auto begin() const { return order_.begin(); }
+    auto end() const { return order_.end(); }
+
+private:
+    std::vector<std::pair<std::string, YAML::Node>> order_;
+    std::map<std::string, std::size_t> index_;
+};
+
 class Loader {
 public:
     Loader(Spec& spec, std::string file, EnvLookup env) : spec_(spec), file_(std::move(file)), env_(std::move(env)) {}
@@ -55,10 +73,10 @@ private:
     }
 
     // Checks `n` is a mapping whose keys are all in `known`; records marks; returns key -> value.
-    std::map<std::string, YAML::Node> map(const YAML::Node& n, const std::string& path,
+    Entries map(const YAML::Node& n, const std::string& path,
                                           std::initializer_list<const char*> known) {
         if (!n.IsMap()) fail(n, path, "expected a mapping of keys");
-        std::map<std::string, YAML::Node> out;
+        Entries out;
         for (const auto& kv : n) {
             std::string key = kv.first.Scalar();
             std::string full = join_path(path, key);
@@ -76,7 +94,7 @@ private:
             }
             if (out.count(key)) fail(kv.first, path, fmt::format("duplicate key '{}'", key));
             spec_.marks[full] = mark(kv.first);
-            out[key] = kv.second;
+            out.add(key, kv.second);
         }
         return out;
     }
@@ -151,7 +169,7 @@ private:
         }
         return r;
     }
-    void require(const std::map<std::string, YAML::Node>& m, const YAML::Node& parent, const std::string& path, const char* key) {
+    void require(const Entries& m, const YAML::Node& parent, const std::string& path, const char* key) {
         if (!m.count(key)) fail(parent, path, fmt::format("missing required key '{}'", key));
     }
 
@@ -164,7 +182,7 @@ private:
     void probes(const YAML::Node& n);
     void admin(const YAML::Node& n);
     void logging(const YAML::Node& n);
-    CheckTarget check_target(const std::map<std::string, YAML::Node>& m, const YAML::Node& n, const std::string& path);
+    CheckTarget check_target(const Entries& m, const YAML::Node& n, const std::string& path);
     void check_references();
 };
 
@@ -331,7 +349,7 @@ void Loader::backups(const YAML::Node& n) {
     spec_.backups = std::move(b);
 }
 
-CheckTarget Loader::check_target(const std::map<std::string, YAML::Node>& m, const YAML::Node& n, const std::string& path) {
+CheckTarget Loader::check_target(const Entries& m, const YAML::Node& n, const std::string& path) {
     CheckTarget t;
     int kinds = int(m.count("http") + m.count("tcp") + m.count("postgres") + m.count("exec"));
     if (kinds != 1) fail(n, path, "expected exactly one of 'http', 'tcp', 'postgres' or 'exec'");

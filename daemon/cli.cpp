@@ -59,6 +59,11 @@ const Spec& Context::spec() {
     }
     spec_ = std::make_unique<Spec>(load_spec(path));
     validate_composed_keys(*spec_);
+    // logging.level / logging.format are the defaults for --log-level / --log-format.
+    if (!global.log_level_given) global.log_level = spec_->logging.level;
+    if (!global.log_format_given) global.log_format = spec_->logging.format;
+    if (!global.log_level_given || !global.log_format_given)
+        log::setup({global.log_level, log::parse_format(global.log_format)});
     if (spec_->database.url) register_redaction(*spec_->database.url);
     return *spec_;
 }
@@ -139,9 +144,10 @@ int run(int argc, char** argv) {
     app.set_version_flag("--version", std::string("steward ") + STEWARD_VERSION);
     app.add_option("--spec", ctx.global.spec_path, "Deployment spec (default ./steward.yaml, then /etc/steward/steward.yaml)");
     app.add_flag("--json", ctx.global.json, "Print one JSON document on stdout");
-    app.add_option("--log-level", ctx.global.log_level, "trace|debug|info|warn|error")
+    auto* level = app.add_option("--log-level", ctx.global.log_level, "trace|debug|info|warn|error|off (default: the spec's logging.level, else info)")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-    app.add_option("--log-format", ctx.global.log_format, "text|json")->check(CLI::IsMember({"text", "json"}));
+    auto* format = app.add_option("--log-format", ctx.global.log_format, "text|json (default: the spec's logging.format, else text)")
+        ->check(CLI::IsMember({"text", "json"}));
 
     add_check_command(app, ctx);
     add_migrate_command(app, ctx);
@@ -177,6 +183,8 @@ int run(int argc, char** argv) {
         return kUsage;
     }
 
+    ctx.global.log_level_given = level->count() > 0;
+    ctx.global.log_format_given = format->count() > 0;
     try {
         log::setup({ctx.global.log_level, log::parse_format(ctx.global.log_format)});
         if (!ctx.action) return usage_error(ctx, "no command given", "Run 'steward --help' for the commands.");

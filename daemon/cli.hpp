@@ -31,6 +31,8 @@ struct GlobalOptions {
     bool json = false;
     std::string log_level = "info";
     std::string log_format = "text";
+    bool log_level_given = false;   // the flags win over the spec's logging section
+    bool log_format_given = false;
 };
 
 // What a database command works against.

@@ -277,3 +277,13 @@ TEST(Signal, NamesWithAndWithoutPrefix) {
     EXPECT_FALSE(parse_signal("term"));
     EXPECT_FALSE(parse_signal("SIGFOO"));
 }
+
+TEST(Spec, SecretsAndServicesKeepFileOrder) {
+    Spec s = parse(kMinimal + "secrets:\n  zeta: { env: Z }\n  alpha: { env: A }\nservices:\n  web: { command: [w] }\n  api: { command: [a] }\n");
+    ASSERT_EQ(s.secrets.size(), 2u);
+    EXPECT_EQ(s.secrets[0].name, "zeta");
+    EXPECT_EQ(s.secrets[1].name, "alpha");
+    ASSERT_EQ(s.services.size(), 2u);
+    EXPECT_EQ(s.services[0].name, "web");
+    EXPECT_EQ(s.services[1].name, "api");
+}

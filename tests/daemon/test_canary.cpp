@@ -110,3 +110,23 @@ TEST(Canary, WeakSecretsAreReportedWithoutBeingEchoed) {
     // Weak values trigger findings about length, placeholders and reuse: the messages must describe, not quote.
     run_all_paths({"changeme-canary1", "admin-canary2", "secret-canary3", "password-canary4"});
 }
+
+TEST(Canary, InlineValuesAndSpecErrorsNeverEchoTheValue) {
+    test::TempDir dir;
+    const std::string canary = "Inline7Canary9Value3Qx";
+    std::string base = "version: 1\nname: chat\nenvironment: production\ndatabase:\n  url: postgresql://c@127.0.0.1:1/c\n";
+    // An inline value (refused in production) is reported, never quoted.
+    auto ok = dir.write("inline.yaml", base + "secrets:\n  s: { value: \"" + canary + "\" }\n");
+    // A value the loader cannot interpolate: the error names the key, not the text.
+    auto broken = dir.write("broken.yaml", base + "secrets:\n  s: { value: \"" + canary + "${oops\" }\n");
+    auto badname = dir.write("badname.yaml", base + "secrets:\n  s: { value: \"" + canary + "${1x}\" }\n");
+    for (const auto& spec : {ok, broken, badname})
+        for (std::vector<std::string> args : {std::vector<std::string>{"check"}, {"check", "--json"}, {"run"}}) {
+            std::vector<std::string> full = {"--spec", spec.string()};
+            full.insert(full.end(), args.begin(), args.end());
+            auto r = test::run_steward(full);
+            EXPECT_NE(r.status, 0) << spec;
+            EXPECT_EQ(r.out.find(canary), std::string::npos) << spec << "\n" << r.out;
+            EXPECT_EQ(r.err.find(canary), std::string::npos) << spec << "\n" << r.err;
+        }
+}

@@ -118,3 +118,23 @@ TEST(Cli, BadScheduleAndTimeZoneAreSpecErrors) {
     EXPECT_NE(r.err.find(":6:1: timezone:"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("Mars/Olympus"), std::string::npos) << r.err;
 }
+
+TEST(Cli, SpecLoggingSectionSetsTheDefaultFormat) {
+    test::TempDir dir;
+    // The migrations folder is missing: `run` logs the gate's error finding; the spec asks for JSON logs.
+    auto spec = dir.write("s.yaml", kSpec + "logging: { format: json }\n");
+    auto r = run_steward({"--spec", spec.string(), "run"});
+    EXPECT_EQ(r.status, 1);
+    ASSERT_FALSE(r.err.empty());
+    bool saw_json = false;
+    std::size_t start = 0;
+    for (auto nl = r.err.find('\n'); nl != std::string::npos; start = nl + 1, nl = r.err.find('\n', start)) {
+        std::string line = r.err.substr(start, nl - start);
+        if (line.rfind("{\"ts\":", 0) == 0) saw_json = true;
+    }
+    EXPECT_TRUE(saw_json) << r.err;
+    r = run_steward({"--spec", spec.string(), "--log-format", "text", "run"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("[gate]"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("{\"ts\":"), std::string::npos) << r.err;
+}
