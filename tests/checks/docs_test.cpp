@@ -1,4 +1,4 @@
-// docs/checks.md lists exactly the rules of the rule table, so the README never drifts from the code.
+// README.md lists exactly the rules of the rule table, so the README never drifts from the code.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -13,8 +13,8 @@ namespace steward::checks {
 namespace {
 
 TEST(Docs, RuleTableListsExactlyTheRules) {
-    std::ifstream in(std::string(::steward::test::source_dir()) + "/docs/checks.md");
-    ASSERT_TRUE(in) << "docs/checks.md is missing";
+    std::ifstream in(std::string(::steward::test::source_dir()) + "/README.md");
+    ASSERT_TRUE(in) << "README.md is missing";
     std::stringstream text;
     text << in.rdbuf();
     // Table rows of the rule table: "| `id` | development | staging | production | needs | why |".
@@ -31,7 +31,7 @@ TEST(Docs, RuleTableListsExactlyTheRules) {
         ids.insert(r.id);
         auto it = documented.find(r.id);
         if (it == documented.end()) {
-            ADD_FAILURE() << r.id << " is not in docs/checks.md (run scripts/rule-table)";
+            ADD_FAILURE() << r.id << " is not in README.md (run scripts/rule-table)";
             continue;
         }
         EXPECT_EQ(it->second, (std::vector<std::string>{sev(r.development), sev(r.staging), sev(r.production),
