@@ -62,6 +62,7 @@ std::string text_value(const boost::json::value& v) {
         if (s.find_first_of(" \t\"=") != std::string::npos || s.empty()) return boost::json::serialize(v);
         return s;
     }
+    if (v.is_double()) return fmt::format("{:.3f}", v.get_double());
     return boost::json::serialize(v);
 }
 
