@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <regex>
 
 #include "tests/support/steward_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -137,4 +138,23 @@ TEST(Cli, SpecLoggingSectionSetsTheDefaultFormat) {
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("[gate]"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("{\"ts\":"), std::string::npos) << r.err;
+}
+
+TEST(Cli, UnderSystemdLogLinesCarryPriorityPrefixesAndNoTimestamps) {
+    test::TempDir dir;
+    // Auth off (a development warning), the gate passes (info), the database refuses (error).
+    dir.write("migrations/V1__a.sql", "SELECT 1;\n");
+    auto spec = dir.write("s.yaml", kSpec + "security: { require_auth: false }\n");
+    auto r = run_steward({"--spec", spec.string(), "run"}, {{"JOURNAL_STREAM", "8:12345"}});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("<3>[run] migrations step failed"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("<4>[gate] "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("<6>[gate] "), std::string::npos) << r.err;
+    std::size_t start = 0;
+    for (auto nl = r.err.find('\n'); nl != std::string::npos; start = nl + 1, nl = r.err.find('\n', start)) {
+        std::string line = r.err.substr(start, nl - start);
+        if (line.rfind("steward:", 0) == 0) continue;  // the command's own error line
+        EXPECT_EQ(line[0], '<') << line;
+        EXPECT_FALSE(std::regex_search(line, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:)"))) << "no timestamps under the journal: " << line;
+    }
 }
