@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -12,8 +13,6 @@
 #include <fstream>
 #include <stdexcept>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "core/log.hpp"
 #include "core/pg.hpp"
@@ -25,9 +24,12 @@ bool running_as_root() { return ::geteuid() == 0; }
 
 void chown_to(const std::filesystem::path& p, const std::string& user) {
     struct passwd* pw = ::getpwnam(user.c_str());
-    if (!pw) throw std::runtime_error(fmt::format("embedded PostgreSQL: OS user '{}' does not exist; install postgresql-15", user));
+    if (!pw)
+        throw std::runtime_error(
+            fmt::format("embedded PostgreSQL: OS user '{}' does not exist; install postgresql-15", user));
     if (::chown(p.c_str(), pw->pw_uid, pw->pw_gid) != 0)
-        throw std::runtime_error(fmt::format("embedded PostgreSQL: cannot chown {} to {}: {}", p.string(), user, std::strerror(errno)));
+        throw std::runtime_error(fmt::format("embedded PostgreSQL: cannot chown {} to {}: {}", p.string(),
+                                             user, std::strerror(errno)));
 }
 
 }  // namespace
@@ -69,7 +71,9 @@ void EmbeddedPostgres::start() {
     if (running_as_root()) user = options_.os_user;
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) throw std::runtime_error(fmt::format("embedded PostgreSQL: cannot create {}: {}", dir.string(), ec.message()));
+    if (ec)
+        throw std::runtime_error(
+            fmt::format("embedded PostgreSQL: cannot create {}: {}", dir.string(), ec.message()));
     fs::permissions(dir, fs::perms::owner_all, ec);
     if (user) {
         chown_to(dir, *user);
@@ -77,48 +81,64 @@ void EmbeddedPostgres::start() {
         probe.argv = {"test", "-w", dir.string(), "-a", "-x", dir.string()};
         probe.user = user;
         if (!run_process(probe, std::chrono::seconds(10)).ok())
-            throw std::runtime_error(fmt::format(
-                "embedded PostgreSQL: the '{}' OS user cannot reach {} (PostgreSQL refuses to run as root, so it runs as '{}'). "
-                "A folder under /root is not traversable by other users: set database.embedded.dir to a path such as "
-                "/tmp/steward-pg or /var/lib/steward/pg",
-                *user, dir.string(), *user));
+            throw std::runtime_error(
+                fmt::format("embedded PostgreSQL: the '{}' OS user cannot reach {} (PostgreSQL refuses to "
+                            "run as root, so it runs as '{}'). "
+                            "A folder under /root is not traversable by other users: set "
+                            "database.embedded.dir to a path such as "
+                            "/tmp/steward-pg or /var/lib/steward/pg",
+                            *user, dir.string(), *user));
     }
     auto bin = [&](const char* name) { return (options_.bin_dir / name).string(); };
     if (!fs::exists(options_.bin_dir / "postgres"))
-        throw std::runtime_error(fmt::format("embedded PostgreSQL: {} not found; install postgresql-15", bin("postgres")));
+        throw std::runtime_error(
+            fmt::format("embedded PostgreSQL: {} not found; install postgresql-15", bin("postgres")));
 
     if (!fs::exists(dir / "PG_VERSION")) {
         log::info("postgres", "initialising embedded cluster", {{"dir", dir.string()}});
         ProcessOptions init;
-        init.argv = {bin("initdb"), "-D", dir.string(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"};
+        init.argv = {bin("initdb"), "-D",    dir.string(), "-U",   "postgres",
+                     "-A",          "trust", "-E",         "UTF8", "--locale=C"};
         if (!options_.durable) init.argv.push_back("--no-sync");
         init.user = user;
         init.cwd = dir;  // initdb complains when it cannot read the current folder (e.g. under /root)
         auto r = run_process(init, std::chrono::minutes(2));
         if (!r.ok())
-            throw std::runtime_error(fmt::format("embedded PostgreSQL: initdb failed (exit {}): {}", r.status, r.err.empty() ? r.out : r.err));
+            throw std::runtime_error(fmt::format("embedded PostgreSQL: initdb failed (exit {}): {}", r.status,
+                                                 r.err.empty() ? r.out : r.err));
     }
     // postmaster.pid is PostgreSQL's guard against two servers on one folder: never remove it.
     // A stale one (its process gone) is handled by postgres itself; a live one is refused here.
     if (std::ifstream pidfile(dir / "postmaster.pid"); pidfile) {
         long pid = 0;
         if (pidfile >> pid && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0)
-            throw std::runtime_error(fmt::format(
-                "embedded PostgreSQL: the cluster in {} is already in use by pid {} (another steward command?); "
-                "wait for it to finish",
-                dir.string(), pid));
+            throw std::runtime_error(
+                fmt::format("embedded PostgreSQL: the cluster in {} is already in use by pid {} (another "
+                            "steward command?); "
+                            "wait for it to finish",
+                            dir.string(), pid));
     }
     if (pg::ping(url()))
-        throw std::runtime_error(fmt::format(
-            "embedded PostgreSQL: port {} on 127.0.0.1 is already taken by another server; set database.embedded.port "
-            "to a free port",
-            options_.port));
+        throw std::runtime_error(
+            fmt::format("embedded PostgreSQL: port {} on 127.0.0.1 is already taken by another server; set "
+                        "database.embedded.port "
+                        "to a free port",
+                        options_.port));
 
     int logfd = ::open((dir / "postgres.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (user && logfd >= 0) chown_to(dir / "postgres.log", *user);
     ProcessOptions run;
-    run.argv = {bin("postgres"), "-D", dir.string(), "-p", std::to_string(options_.port), "-c", "listen_addresses=127.0.0.1",
-                "-c", "unix_socket_directories=", "-c", "max_connections=100"};
+    run.argv = {bin("postgres"),
+                "-D",
+                dir.string(),
+                "-p",
+                std::to_string(options_.port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "max_connections=100"};
     if (!options_.durable)
         for (const char* s : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"}) {
             run.argv.push_back("-c");
@@ -134,18 +154,21 @@ void EmbeddedPostgres::start() {
     auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
     while (!pg::ping(url())) {
         if (auto st = child_.try_wait())
-            throw std::runtime_error(fmt::format("embedded PostgreSQL exited with status {} while starting; see {}", *st,
-                                                 (dir / "postgres.log").string()));
+            throw std::runtime_error(
+                fmt::format("embedded PostgreSQL exited with status {} while starting; see {}", *st,
+                            (dir / "postgres.log").string()));
         if (std::chrono::steady_clock::now() > deadline) {
             stop();
-            throw std::runtime_error(fmt::format("embedded PostgreSQL did not accept connections within {}s; see {}",
-                                                 options_.start_timeout.count(), (dir / "postgres.log").string()));
+            throw std::runtime_error(
+                fmt::format("embedded PostgreSQL did not accept connections within {}s; see {}",
+                            options_.start_timeout.count(), (dir / "postgres.log").string()));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (auto st = child_.try_wait())  // something else answered on our port
-        throw std::runtime_error(fmt::format("embedded PostgreSQL exited with status {} while starting; see {}", *st,
-                                             (dir / "postgres.log").string()));
+        throw std::runtime_error(
+            fmt::format("embedded PostgreSQL exited with status {} while starting; see {}", *st,
+                        (dir / "postgres.log").string()));
     log::info("postgres", "embedded PostgreSQL ready", {{"port", options_.port}, {"dir", dir.string()}});
 }
 

@@ -10,7 +10,7 @@
 namespace steward {
 
 class EmbeddedPostgres {
-public:
+  public:
     struct Options {
         std::filesystem::path dir;  // data directory; initdb runs when it holds no cluster
         int port = 55432;
@@ -37,7 +37,7 @@ public:
     int port() const { return options_.port; }
     const std::filesystem::path& dir() const { return options_.dir; }
 
-private:
+  private:
     Options options_;
     Child child_;
 };

@@ -43,15 +43,16 @@ std::string interpolate(const std::string& text,
             fallback = body.substr(dash + 2);
         }
         if (!valid_name(name))
-            throw InterpolationError("'${...}' must hold a variable name of letters, digits and '_' (write $$ for a literal $)");
+            throw InterpolationError(
+                "'${...}' must hold a variable name of letters, digits and '_' (write $$ for a literal $)");
         auto value = lookup(name);
         if (value && !(value->empty() && fallback)) {
             out += *value;
         } else if (fallback) {
             out += *fallback;
         } else {
-            throw InterpolationError(
-                fmt::format("environment variable {} is not set (use ${{{}:-default}} for a default)", name, name));
+            throw InterpolationError(fmt::format(
+                "environment variable {} is not set (use ${{{}:-default}} for a default)", name, name));
         }
         i = close;
     }

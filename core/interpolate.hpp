@@ -10,7 +10,7 @@ namespace steward {
 
 // An unset ${VAR} without a default, or a malformed ${...}.
 class InterpolationError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -1,20 +1,19 @@
 // Log line formatting (text, journal, JSON) on top of spdlog's thread-safe stderr sink.
 #include "core/log.hpp"
 
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdlib>
-#include <atomic>
-#include <mutex>
-#include <stdexcept>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
 
 #include "core/secret.hpp"
 
@@ -39,12 +38,15 @@ std::shared_ptr<spdlog::logger> sink_logger() {
     auto& s = state();
     std::lock_guard lock(s.mutex);
     if (!s.logger) {
-        s.logger = std::make_shared<spdlog::logger>("steward", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        s.logger =
+            std::make_shared<spdlog::logger>("steward", std::make_shared<spdlog::sinks::stderr_sink_mt>());
         s.logger->set_pattern("%v");
         s.logger->set_level(spdlog::level::trace);
         s.logger->flush_on(spdlog::level::trace);
-        if (std::getenv("JOURNAL_STREAM")) s.style = Style::journal;
-        else if (::isatty(STDERR_FILENO)) s.style = Style::terminal;
+        if (std::getenv("JOURNAL_STREAM"))
+            s.style = Style::journal;
+        else if (::isatty(STDERR_FILENO))
+            s.style = Style::terminal;
     }
     return s.logger;
 }
@@ -53,7 +55,8 @@ std::shared_ptr<spdlog::logger> sink_logger() {
 std::string utc_timestamp() {
     auto now = std::chrono::system_clock::now();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms);
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
+                       ms);
 }
 
 std::string text_value(const boost::json::value& v) {
@@ -79,9 +82,12 @@ void write(spdlog::level::level_enum level, std::string_view logger, std::string
         o["logger"] = logger;
         o["msg"] = redact(std::string(msg));
         for (const auto& f : fields) {
-            if (f.value.is_string()) o[f.key] = redact(std::string(f.value.get_string()));
-            else if (f.value.is_structured()) o[f.key] = boost::json::parse(redact(boost::json::serialize(f.value)));
-            else o[f.key] = f.value;
+            if (f.value.is_string())
+                o[f.key] = redact(std::string(f.value.get_string()));
+            else if (f.value.is_structured())
+                o[f.key] = boost::json::parse(redact(boost::json::serialize(f.value)));
+            else
+                o[f.key] = f.value;
         }
         line = boost::json::serialize(o);
     } else {
@@ -90,13 +96,19 @@ void write(spdlog::level::level_enum level, std::string_view logger, std::string
         body = redact(std::move(body));
         switch (s.style.load()) {
             case Style::journal: {
-                int prio = level >= spdlog::level::err ? 3 : level == spdlog::level::warn ? 4 : level == spdlog::level::info ? 6 : 7;
+                int prio = level >= spdlog::level::err    ? 3
+                           : level == spdlog::level::warn ? 4
+                           : level == spdlog::level::info ? 6
+                                                          : 7;
                 line = fmt::format("<{}>{}", prio, body);
                 break;
             }
             case Style::terminal: {
-                const char* colour = level >= spdlog::level::err ? "\033[31m" : level == spdlog::level::warn ? "\033[33m" : "\033[2m";
-                line = fmt::format("{} {}{:<5}\033[0m {}", utc_timestamp().substr(11, 8), colour, names[level], body);
+                const char* colour = level >= spdlog::level::err    ? "\033[31m"
+                                     : level == spdlog::level::warn ? "\033[33m"
+                                                                    : "\033[2m";
+                line = fmt::format("{} {}{:<5}\033[0m {}", utc_timestamp().substr(11, 8), colour,
+                                   names[level], body);
                 break;
             }
             default:
@@ -118,16 +130,25 @@ void setup(const Options& options) {
     sink_logger();
     auto level = spdlog::level::from_str(options.level);
     if (level == spdlog::level::off && options.level != "off")
-        throw std::invalid_argument("log level '" + options.level + "': expected trace, debug, info, warn, error or off");
+        throw std::invalid_argument("log level '" + options.level +
+                                    "': expected trace, debug, info, warn, error or off");
     auto& s = state();
     std::lock_guard lock(s.mutex);
     s.level = level;
     if (options.format == Format::json) s.style = Style::json;
 }
 
-void debug(std::string_view logger, std::string_view msg, Fields fields) { write(spdlog::level::debug, logger, msg, fields); }
-void info(std::string_view logger, std::string_view msg, Fields fields) { write(spdlog::level::info, logger, msg, fields); }
-void warn(std::string_view logger, std::string_view msg, Fields fields) { write(spdlog::level::warn, logger, msg, fields); }
-void error(std::string_view logger, std::string_view msg, Fields fields) { write(spdlog::level::err, logger, msg, fields); }
+void debug(std::string_view logger, std::string_view msg, Fields fields) {
+    write(spdlog::level::debug, logger, msg, fields);
+}
+void info(std::string_view logger, std::string_view msg, Fields fields) {
+    write(spdlog::level::info, logger, msg, fields);
+}
+void warn(std::string_view logger, std::string_view msg, Fields fields) {
+    write(spdlog::level::warn, logger, msg, fields);
+}
+void error(std::string_view logger, std::string_view msg, Fields fields) {
+    write(spdlog::level::err, logger, msg, fields);
+}
 
 }  // namespace steward::log

@@ -1,11 +1,10 @@
 // Logging: one named spdlog logger per subsystem, constant messages plus key=value fields.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <initializer_list>
 #include <string>
 #include <string_view>
-
-#include <boost/json/value.hpp>
 
 namespace steward::log {
 

@@ -1,14 +1,13 @@
 // PostgreSQL connection helpers: conninfo parsing, redaction, connecting, advisory lock keys.
 #include "core/pg.hpp"
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
+#include <openssl/evp.h>
 
 #include <cstring>
-#include <stdexcept>
-
-#include <fmt/format.h>
-#include <openssl/evp.h>
 #include <pqxx/pqxx>
+#include <stdexcept>
 
 #include "core/secret.hpp"
 
@@ -39,7 +38,8 @@ bool ConnInfo::is_loopback() const {
         auto end = h.find(',', start);
         if (end == std::string::npos) end = h.size();
         std::string one = h.substr(start, end - start);
-        bool lo = one == "localhost" || one == "::1" || one == "[::1]" || one.rfind("127.", 0) == 0 || (!one.empty() && one[0] == '/');
+        bool lo = one == "localhost" || one == "::1" || one == "[::1]" || one.rfind("127.", 0) == 0 ||
+                  (!one.empty() && one[0] == '/');
         if (!lo) return false;
         start = end + 1;
     }
@@ -107,7 +107,8 @@ std::string redact_url(std::string_view url) {
 std::unique_ptr<pqxx::connection> connect(const std::string& url, std::chrono::seconds timeout) {
     ConnInfo info = parse_conninfo(url);
     std::map<std::string, std::string> extra;
-    if (info.get("connect_timeout").empty()) extra["connect_timeout"] = std::to_string(std::max<long long>(1, timeout.count()));
+    if (info.get("connect_timeout").empty())
+        extra["connect_timeout"] = std::to_string(std::max<long long>(1, timeout.count()));
     if (info.get("application_name").empty()) extra["application_name"] = "steward";
     try {
         return std::make_unique<pqxx::connection>(to_conninfo(info, extra));
@@ -144,22 +145,26 @@ std::int64_t migration_lock_key(std::string_view database, std::string_view tabl
     return key_from(fmt::format("steward:migrate:{}:{}", database, table));
 }
 
-std::int64_t backup_lock_key(std::string_view database) { return key_from(fmt::format("steward:backup:{}", database)); }
+std::int64_t backup_lock_key(std::string_view database) {
+    return key_from(fmt::format("steward:backup:{}", database));
+}
 
 std::optional<std::string> advisory_lock_holder(pqxx::connection& c, std::int64_t key) {
     // A bigint advisory key is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
     auto u = static_cast<std::uint64_t>(key);
     pqxx::nontransaction tx(c);
     auto r = tx.exec_params(
-        "SELECT a.pid, coalesce(a.usename, ''), coalesce(host(a.client_addr), 'local'), coalesce(a.application_name, ''), "
+        "SELECT a.pid, coalesce(a.usename, ''), coalesce(host(a.client_addr), 'local'), "
+        "coalesce(a.application_name, ''), "
         "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), '') "
         "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 1 "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::bigint::oid AND l.objid = "
+        "$2::bigint::oid AND l.objsubid = 1 "
         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1",
         static_cast<long long>(u >> 32), static_cast<long long>(u & 0xffffffffu));
     if (r.empty()) return std::nullopt;
-    return fmt::format("pid {} ({}@{}, application '{}', connected since {})", r[0][0].c_str(), r[0][1].c_str(), r[0][2].c_str(),
-                       r[0][3].c_str(), r[0][4].c_str());
+    return fmt::format("pid {} ({}@{}, application '{}', connected since {})", r[0][0].c_str(),
+                       r[0][1].c_str(), r[0][2].c_str(), r[0][3].c_str(), r[0][4].c_str());
 }
 
 std::string quote_ident(std::string_view ident) {

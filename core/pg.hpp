@@ -6,10 +6,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <pqxx/connection>
 #include <string>
 #include <string_view>
-
-#include <pqxx/connection>
 
 namespace steward::pg {
 
@@ -17,9 +16,9 @@ namespace steward::pg {
 struct ConnInfo {
     std::map<std::string, std::string> params;  // host, port, user, password, dbname, sslmode, ...
     std::string get(const std::string& key, const std::string& fallback = {}) const;
-    std::string host() const;      // "" means the default unix socket
-    std::string dbname() const;    // defaults to user, as libpq does
-    bool is_loopback() const;      // 127.x, ::1, localhost, or a unix socket
+    std::string host() const;    // "" means the default unix socket
+    std::string dbname() const;  // defaults to user, as libpq does
+    bool is_loopback() const;    // 127.x, ::1, localhost, or a unix socket
 };
 
 // Throws std::invalid_argument with libpq's message (password never included).

@@ -14,9 +14,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <system_error>
 #include <thread>
-#include <mutex>
 #include <utility>
 
 extern char** environ;
@@ -64,7 +64,8 @@ Credentials lookup_user(const std::string& name) {
 std::optional<std::filesystem::path> find_program(const std::string& name) {
     if (name.empty()) return std::nullopt;
     if (name.find('/') != std::string::npos) {
-        if (::access(name.c_str(), X_OK) == 0 && !std::filesystem::is_directory(name)) return std::filesystem::path(name);
+        if (::access(name.c_str(), X_OK) == 0 && !std::filesystem::is_directory(name))
+            return std::filesystem::path(name);
         return std::nullopt;
     }
     const char* path = std::getenv("PATH");
@@ -74,7 +75,8 @@ std::optional<std::filesystem::path> find_program(const std::string& name) {
         auto end = dirs.find(':', start);
         if (end == std::string::npos) end = dirs.size();
         std::filesystem::path candidate = std::filesystem::path(dirs.substr(start, end - start)) / name;
-        if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate)) return candidate;
+        if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate))
+            return candidate;
         start = end + 1;
     }
     return std::nullopt;
@@ -112,8 +114,10 @@ void Child::close_stdin() { close_fd(in_); }
 
 void Child::signal(int sig, bool whole_group) {
     if (pid_ <= 0 || status_) return;
-    if (whole_group && group_) ::kill(-pid_, sig);
-    else ::kill(pid_, sig);
+    if (whole_group && group_)
+        ::kill(-pid_, sig);
+    else
+        ::kill(pid_, sig);
 }
 
 int Child::wait() {
@@ -135,8 +139,10 @@ std::optional<int> Child::try_wait() {
     if (pid_ <= 0) return 255;
     int st = 0;
     pid_t r = ::waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) status_ = status_code(st);
-    else if (r < 0 && errno == ECHILD) status_ = 255;
+    if (r == pid_)
+        status_ = status_code(st);
+    else if (r < 0 && errno == ECHILD)
+        status_ = 255;
     return status_;
 }
 
@@ -145,7 +151,8 @@ std::optional<int> Child::wait_for(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
     while (true) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         if (pidfd >= 0) {
             pollfd p{pidfd, POLLIN, 0};
@@ -209,7 +216,8 @@ Child spawn(const ProcessOptions& o) {
     pid_t pid = ::fork();
     if (pid != 0) ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
     if (pid < 0) {
-        for (int* p : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1], &report[0], &report[1]})
+        for (int* p : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1],
+                       &report[0], &report[1]})
             close_fd(*p);
         throw std::system_error(errno, std::generic_category(), "fork");
     }
@@ -223,9 +231,12 @@ Child spawn(const ProcessOptions& o) {
         auto setup_fd = [&](int spec, int target, int pipe_end, int flags) {
             int fd = -1;
             if (spec == ProcessOptions::kInherit) return;
-            if (spec == ProcessOptions::kDevNull) fd = ::open("/dev/null", flags);
-            else if (spec == ProcessOptions::kPipe) fd = pipe_end;
-            else fd = spec;
+            if (spec == ProcessOptions::kDevNull)
+                fd = ::open("/dev/null", flags);
+            else if (spec == ProcessOptions::kPipe)
+                fd = pipe_end;
+            else
+                fd = spec;
             if (fd < 0 || ::dup2(fd, target) < 0) die(1);
         };
         setup_fd(o.stdin_fd, 0, in_pipe[0], O_RDONLY);
@@ -266,21 +277,25 @@ Child spawn(const ProcessOptions& o) {
     c.err_ = err_pipe[0];
     if (n == sizeof e) {
         c.wait();
-        static const char* stages[] = {"", "redirecting standard streams", "switching user", "changing directory", "exec"};
-        std::string what = "cannot run '" + o.argv[0] + "' (" + stages[(e[0] >= 1 && e[0] <= 4) ? e[0] : 4] + ")";
+        static const char* stages[] = {"", "redirecting standard streams", "switching user",
+                                       "changing directory", "exec"};
+        std::string what =
+            "cannot run '" + o.argv[0] + "' (" + stages[(e[0] >= 1 && e[0] <= 4) ? e[0] : 4] + ")";
         if (e[0] == 3) what += " in " + cwd;
         throw std::system_error(e[1], std::generic_category(), what);
     }
     return c;
 }
 
-ProcessResult run_process(ProcessOptions options, std::chrono::milliseconds timeout, const std::string& input) {
+ProcessResult run_process(ProcessOptions options, std::chrono::milliseconds timeout,
+                          const std::string& input) {
     if (!input.empty()) {
         // Writing to a child that exited early must fail with EPIPE, not kill us.
         static std::once_flag once;
         std::call_once(once, [] {
             struct sigaction sa {};
-            if (::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+            if (::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL)
+                ::signal(SIGPIPE, SIG_IGN);
         });
     }
     options.stdout_fd = ProcessOptions::kPipe;
@@ -295,7 +310,8 @@ ProcessResult run_process(ProcessOptions options, std::chrono::milliseconds time
     bool out_open = true, err_open = true;
     char buf[65536];
     while (out_open || err_open) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             r.timed_out = true;
             c.signal(SIGKILL);
@@ -307,7 +323,9 @@ ProcessResult run_process(ProcessOptions options, std::chrono::milliseconds time
         if (err_open) fds[nfds++] = {err, POLLIN, 0};
         bool want_in = in >= 0 && written < input.size();
         if (want_in) fds[nfds++] = {in, POLLOUT, 0};
-        if (::poll(fds, nfds, static_cast<int>(std::min<long long>(left.count(), 1000))) < 0 && errno != EINTR) break;
+        if (::poll(fds, nfds, static_cast<int>(std::min<long long>(left.count(), 1000))) < 0 &&
+            errno != EINTR)
+            break;
         for (int i = 0; i < nfds; ++i) {
             if (!fds[i].revents) continue;
             if (fds[i].fd == in) {
@@ -321,12 +339,15 @@ ProcessResult run_process(ProcessOptions options, std::chrono::milliseconds time
                 continue;
             }
             ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
-            if (got > 0) (fds[i].fd == out ? r.out : r.err).append(buf, static_cast<std::size_t>(got));
-            else if (got == 0 || (errno != EINTR && errno != EAGAIN)) (fds[i].fd == out ? out_open : err_open) = false;
+            if (got > 0)
+                (fds[i].fd == out ? r.out : r.err).append(buf, static_cast<std::size_t>(got));
+            else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+                (fds[i].fd == out ? out_open : err_open) = false;
         }
     }
     // Output closed, but the child may linger: wait for what is left of the timeout, then kill.
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (!c.wait_for(std::max(left, std::chrono::milliseconds(0)))) {
         r.timed_out = true;
         c.signal(SIGKILL);

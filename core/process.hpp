@@ -27,11 +27,13 @@ struct ProcessOptions {
     int stdout_fd = kInherit;
     int stderr_fd = kInherit;
     bool new_process_group = true;
-    int parent_death_signal = 9;  // SIGKILL; 0 for none
+    // SIGKILL; 0 for none. Linux ties it to the spawning *thread*: spawn long-lived children
+    // (postgres, services) from a thread that lives as long as they should.
+    int parent_death_signal = 9;
 };
 
 class Child {
-public:
+  public:
     Child() = default;
     Child(Child&&) noexcept;
     Child& operator=(Child&&) noexcept;
@@ -52,7 +54,7 @@ public:
     void signal(int sig, bool whole_group = true);
     bool running() const { return pid_ > 0 && !status_; }
 
-private:
+  private:
     friend Child spawn(const ProcessOptions&);
     void reset();  // kill + reap if running, close pipes
     pid_t pid_ = -1;

@@ -1,6 +1,7 @@
 // Secret resolution from env or file, constant-time comparison, and output redaction.
 #include "core/secret.hpp"
 
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -11,8 +12,6 @@
 #include <regex>
 #include <set>
 #include <sstream>
-
-#include <openssl/crypto.h>
 
 #include "core/pg.hpp"
 
@@ -67,8 +66,10 @@ ResolvedSecret resolve_secret(const SecretSpec& spec) {
             std::stringstream ss;
             ss << in.rdbuf();
             std::string text = ss.str();
-            if (text.size() >= 2 && text.compare(text.size() - 2, 2, "\r\n") == 0) text.resize(text.size() - 2);
-            else if (!text.empty() && text.back() == '\n') text.pop_back();
+            if (text.size() >= 2 && text.compare(text.size() - 2, 2, "\r\n") == 0)
+                text.resize(text.size() - 2);
+            else if (!text.empty() && text.back() == '\n')
+                text.pop_back();
             r.value = Secret(std::move(text));
             break;
         }
@@ -89,7 +90,8 @@ std::map<std::string, ResolvedSecret> resolve_secrets(const Spec& spec) {
     return out;
 }
 
-std::optional<Secret> secret_value(const SecretOrValue& ref, const std::map<std::string, ResolvedSecret>& resolved) {
+std::optional<Secret> secret_value(const SecretOrValue& ref,
+                                   const std::map<std::string, ResolvedSecret>& resolved) {
     if (!ref.is_secret()) {
         if (ref.literal.empty()) return std::nullopt;
         return Secret(ref.literal);
@@ -117,7 +119,8 @@ std::string redact(std::string text) {
     {
         std::lock_guard lock(redaction_mutex);
         for (const auto& v : redactions()) {
-            for (auto pos = text.find(v); pos != std::string::npos; pos = text.find(v, pos + 3)) text.replace(pos, v.size(), "***");
+            for (auto pos = text.find(v); pos != std::string::npos; pos = text.find(v, pos + 3))
+                text.replace(pos, v.size(), "***");
         }
     }
     if (text.find("postgres") != std::string::npos || text.find("password") != std::string::npos) {

@@ -1,16 +1,15 @@
 // Secret values that never print themselves, and their resolution from env or file.
 #pragma once
 
+#include <fmt/format.h>
 #include <sys/types.h>
 
+#include <boost/json/value_from.hpp>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <ostream>
 #include <string>
-
-#include <boost/json/value_from.hpp>
-#include <fmt/format.h>
 
 #include "core/spec.hpp"
 
@@ -19,7 +18,7 @@ namespace steward {
 // Holds a secret value. Formatting it (fmt, spdlog, ostream, Boost.JSON) yields "***";
 // the value is only reachable through reveal().
 class Secret {
-public:
+  public:
     Secret() = default;
     explicit Secret(std::string value) : value_(std::move(value)) {}
     const std::string& reveal() const { return value_; }
@@ -27,7 +26,7 @@ public:
     std::size_t size() const { return value_.size(); }
     friend bool operator==(const Secret& a, const Secret& b);  // constant time
 
-private:
+  private:
     std::string value_;
 };
 
@@ -46,7 +45,8 @@ struct ResolvedSecret {
     // For Source::file: what the gate checks.
     std::optional<mode_t> file_mode;
     std::optional<uid_t> file_owner;
-    std::string problem;  // human text when status is not ok ("environment variable JWT_SECRET_KEY is not set")
+    std::string
+        problem;  // human text when status is not ok ("environment variable JWT_SECRET_KEY is not set")
 };
 
 // Resolves every secret of the spec. File contents lose one trailing newline (\n or \r\n).
@@ -55,7 +55,8 @@ std::map<std::string, ResolvedSecret> resolve_secrets(const Spec& spec);
 ResolvedSecret resolve_secret(const SecretSpec& spec);
 
 // Value of a SecretOrValue: the literal, or the resolved secret; nullopt if the secret did not resolve.
-std::optional<Secret> secret_value(const SecretOrValue& ref, const std::map<std::string, ResolvedSecret>& resolved);
+std::optional<Secret> secret_value(const SecretOrValue& ref,
+                                   const std::map<std::string, ResolvedSecret>& resolved);
 
 // Registers a value that the logger must mask wherever it appears (defense in depth).
 void register_redaction(const std::string& value);

@@ -1,9 +1,10 @@
 // Small pieces of the spec model: names, durations, signals, compression, lookups.
 #include "core/spec.hpp"
 
+#include <fmt/format.h>
+
 #include <csignal>
 #include <cstdlib>
-#include <fmt/format.h>
 
 namespace steward {
 
@@ -15,27 +16,36 @@ std::string SpecError::format(const std::string& m, const std::string& f, Mark k
 
 std::string to_string(Environment e) {
     switch (e) {
-        case Environment::development: return "development";
-        case Environment::staging: return "staging";
-        case Environment::production: return "production";
+        case Environment::development:
+            return "development";
+        case Environment::staging:
+            return "staging";
+        case Environment::production:
+            return "production";
     }
     return "?";
 }
 
 std::string to_string(SecretKind k) {
     switch (k) {
-        case SecretKind::token: return "token";
-        case SecretKind::password: return "password";
-        case SecretKind::key: return "key";
+        case SecretKind::token:
+            return "token";
+        case SecretKind::password:
+            return "password";
+        case SecretKind::key:
+            return "key";
     }
     return "?";
 }
 
 std::string to_string(const Compression& c) {
     switch (c.algorithm) {
-        case Compression::Algorithm::zstd: return fmt::format("zstd:{}", c.level);
-        case Compression::Algorithm::gzip: return fmt::format("gzip:{}", c.level);
-        case Compression::Algorithm::none: return "none";
+        case Compression::Algorithm::zstd:
+            return fmt::format("zstd:{}", c.level);
+        case Compression::Algorithm::gzip:
+            return fmt::format("gzip:{}", c.level);
+        case Compression::Algorithm::none:
+            return "none";
     }
     return "?";
 }
@@ -85,8 +95,8 @@ std::string format_duration(Duration d) {
 
 std::optional<int> parse_signal(const std::string& name) {
     static const std::pair<const char*, int> table[] = {
-        {"TERM", SIGTERM}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"HUP", SIGHUP},
-        {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"WINCH", SIGWINCH}};
+        {"TERM", SIGTERM}, {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+        {"HUP", SIGHUP},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"WINCH", SIGWINCH}};
     std::string n = name.rfind("SIG", 0) == 0 ? name.substr(3) : name;
     for (auto& [k, v] : table)
         if (n == k) return v;
@@ -115,7 +125,8 @@ Compression parse_compression(const std::string& text) {
         c.level = std::stoi(lvl);
         int max = c.algorithm == Compression::Algorithm::zstd ? 19 : 9;
         int min = c.algorithm == Compression::Algorithm::zstd ? 1 : 0;
-        if (c.level < min || c.level > max) throw std::invalid_argument(fmt::format("'{}': {}", text, expected));
+        if (c.level < min || c.level > max)
+            throw std::invalid_argument(fmt::format("'{}': {}", text, expected));
     }
     return c;
 }

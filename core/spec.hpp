@@ -23,15 +23,17 @@ struct Mark {
 
 // A spec error: exit 2. Carries file:line:col for the message and for --json.
 class SpecError : public std::runtime_error {
-public:
+  public:
     SpecError(std::string message, std::string file = {}, Mark mark = {})
-        : std::runtime_error(format(message, file, mark)), message_(std::move(message)),
-          file_(std::move(file)), mark_(mark) {}
+        : std::runtime_error(format(message, file, mark)),
+          message_(std::move(message)),
+          file_(std::move(file)),
+          mark_(mark) {}
     const std::string& message() const { return message_; }  // without the location prefix
     const std::string& file() const { return file_; }
     Mark mark() const { return mark_; }
 
-private:
+  private:
     static std::string format(const std::string& m, const std::string& f, Mark k);
     std::string message_;
     std::string file_;

@@ -1,4 +1,5 @@
 // Loads steward.yaml into the typed Spec: every error names file:line:col and what was expected.
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -6,8 +7,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "core/interpolate.hpp"
 #include "core/spec.hpp"
@@ -27,11 +26,13 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
     return prev[b.size()];
 }
 
-std::string join_path(const std::string& base, const std::string& key) { return base.empty() ? key : base + "." + key; }
+std::string join_path(const std::string& base, const std::string& key) {
+    return base.empty() ? key : base + "." + key;
+}
 
 // A YAML mapping's entries in file order, with lookup by key.
 class Entries {
-public:
+  public:
     void add(const std::string& key, const YAML::Node& value) {
         index_[key] = order_.size();
         order_.emplace_back(key, value);
@@ -42,18 +43,19 @@ public:
     auto begin() const { return order_.begin(); }
     auto end() const { return order_.end(); }
 
-private:
+  private:
     std::vector<std::pair<std::string, YAML::Node>> order_;
     std::map<std::string, std::size_t> index_;
 };
 
 class Loader {
-public:
-    Loader(Spec& spec, std::string file, EnvLookup env) : spec_(spec), file_(std::move(file)), env_(std::move(env)) {}
+  public:
+    Loader(Spec& spec, std::string file, EnvLookup env)
+        : spec_(spec), file_(std::move(file)), env_(std::move(env)) {}
 
     void load(const YAML::Node& root);
 
-private:
+  private:
     Spec& spec_;
     std::string file_;
     EnvLookup env_;
@@ -73,14 +75,14 @@ private:
     }
 
     // Checks `n` is a mapping whose keys are all in `known`; records marks; returns key -> value.
-    Entries map(const YAML::Node& n, const std::string& path,
-                                          std::initializer_list<const char*> known) {
+    Entries map(const YAML::Node& n, const std::string& path, std::initializer_list<const char*> known) {
         if (!n.IsMap()) fail(n, path, "expected a mapping of keys");
         Entries out;
         for (const auto& kv : n) {
             std::string key = kv.first.Scalar();
             std::string full = join_path(path, key);
-            if (known.size() > 0 && std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) == known.end()) {
+            if (known.size() > 0 && std::find_if(known.begin(), known.end(),
+                                                 [&](const char* k) { return key == k; }) == known.end()) {
                 std::string best;
                 std::size_t best_d = std::string::npos;
                 for (const char* k : known) {
@@ -88,8 +90,10 @@ private:
                     if (d < best_d) best_d = d, best = k;
                 }
                 std::string msg = fmt::format("unknown key '{}'", key);
-                if (best_d <= std::max<std::size_t>(2, key.size() / 3)) msg += fmt::format("; did you mean '{}'?", best);
-                else msg += fmt::format("; expected one of: {}", fmt::join(known, ", "));
+                if (best_d <= std::max<std::size_t>(2, key.size() / 3))
+                    msg += fmt::format("; did you mean '{}'?", best);
+                else
+                    msg += fmt::format("; expected one of: {}", fmt::join(known, ", "));
                 fail(kv.first, path, msg);
             }
             if (out.count(key)) fail(kv.first, path, fmt::format("duplicate key '{}'", key));
@@ -122,11 +126,13 @@ private:
     int integer(const YAML::Node& n, const std::string& path, long min = 0, long max = 1'000'000'000) {
         std::string s = str(n, path);
         bool ok = !s.empty() && s.size() < 11 &&
-                  std::all_of(s.begin() + (s[0] == '-' ? 1 : 0), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
+                  std::all_of(s.begin() + (s[0] == '-' ? 1 : 0), s.end(),
+                              [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
                   s != "-";
         if (!ok) fail(n, path, fmt::format("expected an integer, got '{}'", s));
         long v = std::stol(s);
-        if (v < min || v > max) fail(n, path, fmt::format("expected an integer from {} to {}, got {}", min, max, v));
+        if (v < min || v > max)
+            fail(n, path, fmt::format("expected an integer from {} to {}, got {}", min, max, v));
         return static_cast<int>(v);
     }
     Duration duration(const YAML::Node& n, const std::string& path) {
@@ -149,7 +155,8 @@ private:
         return out;
     }
     template <typename E>
-    E choice(const YAML::Node& n, const std::string& path, std::initializer_list<std::pair<const char*, E>> options) {
+    E choice(const YAML::Node& n, const std::string& path,
+             std::initializer_list<std::pair<const char*, E>> options) {
         std::string s = str(n, path);
         std::vector<std::string> names;
         for (auto& [k, v] : options) {
@@ -187,13 +194,16 @@ private:
 };
 
 void Loader::load(const YAML::Node& root) {
-    if (!root.IsDefined() || root.IsNull()) throw SpecError("the spec is empty; expected a mapping with version, name, environment", file_, {});
-    auto m = map(root, "", {"version", "name", "environment", "timezone", "database", "secrets", "security", "migrations",
-                            "backups", "services", "probes", "admin", "logging"});
+    if (!root.IsDefined() || root.IsNull())
+        throw SpecError("the spec is empty; expected a mapping with version, name, environment", file_, {});
+    auto m = map(root, "",
+                 {"version", "name", "environment", "timezone", "database", "secrets", "security",
+                  "migrations", "backups", "services", "probes", "admin", "logging"});
     for (const char* k : {"version", "name", "environment", "database"}) require(m, root, "", k);
     spec_.version = integer(m["version"], "version", 1, 1);
     spec_.name = str(m["name"], "name");
-    if (spec_.name.empty() || spec_.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
+    if (spec_.name.empty() ||
+        spec_.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
         fail(m["name"], "name", "expected a short name of lowercase letters, digits, '-' or '_'");
     spec_.environment = choice<Environment>(m["environment"], "environment",
                                             {{"development", Environment::development},
@@ -219,7 +229,8 @@ void Loader::database(const YAML::Node& n) {
         fail(n, "database", "expected exactly one of 'url' or 'embedded'");
     if (m.count("url")) {
         spec_.database.url = str(m["url"], "database.url");
-        if (spec_.database.url->empty()) fail(m["url"], "database.url", "expected a PostgreSQL URL, got an empty string");
+        if (spec_.database.url->empty())
+            fail(m["url"], "database.url", "expected a PostgreSQL URL, got an empty string");
     } else {
         auto e = map(m["embedded"], "database.embedded", {"dir", "port"});
         EmbeddedDatabaseSpec emb;
@@ -250,14 +261,17 @@ void Loader::secrets(const YAML::Node& n) {
             sec.value = str(s["value"], path + ".value");
         }
         if (s.count("kind"))
-            sec.kind = choice<SecretKind>(s["kind"], path + ".kind",
-                                          {{"token", SecretKind::token}, {"password", SecretKind::password}, {"key", SecretKind::key}});
+            sec.kind = choice<SecretKind>(
+                s["kind"], path + ".kind",
+                {{"token", SecretKind::token}, {"password", SecretKind::password}, {"key", SecretKind::key}});
         spec_.secrets.push_back(std::move(sec));
     }
 }
 
 void Loader::security(const YAML::Node& n) {
-    auto m = map(n, "security", {"require_auth", "cors_origins", "cookie_secure", "base_url", "hsts", "debug", "rate_limit_per_minute"});
+    auto m = map(n, "security",
+                 {"require_auth", "cors_origins", "cookie_secure", "base_url", "hsts", "debug",
+                  "rate_limit_per_minute"});
     auto& s = spec_.security;
     if (m.count("require_auth")) s.require_auth = boolean(m["require_auth"], "security.require_auth");
     if (m.count("cors_origins")) s.cors_origins = str_list(m["cors_origins"], "security.cors_origins");
@@ -266,18 +280,22 @@ void Loader::security(const YAML::Node& n) {
     if (m.count("hsts")) s.hsts = boolean(m["hsts"], "security.hsts");
     if (m.count("debug")) s.debug = boolean(m["debug"], "security.debug");
     if (m.count("rate_limit_per_minute"))
-        s.rate_limit_per_minute = integer(m["rate_limit_per_minute"], "security.rate_limit_per_minute", 0, 100'000'000);
+        s.rate_limit_per_minute =
+            integer(m["rate_limit_per_minute"], "security.rate_limit_per_minute", 0, 100'000'000);
 }
 
 void Loader::migrations(const YAML::Node& n) {
-    auto m = map(n, "migrations", {"dir", "table", "on_start", "lock_wait", "lock_timeout", "statement_timeout"});
+    auto m =
+        map(n, "migrations", {"dir", "table", "on_start", "lock_wait", "lock_timeout", "statement_timeout"});
     auto& s = spec_.migrations;
     if (m.count("dir")) s.dir = file_path(m["dir"], "migrations.dir");
     if (m.count("table")) {
         s.table = str(m["table"], "migrations.table");
-        if (s.table.empty() || s.table.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos ||
+        if (s.table.empty() ||
+            s.table.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos ||
             std::isdigit(static_cast<unsigned char>(s.table[0])))
-            fail(m["table"], "migrations.table", "expected a lowercase SQL identifier (letters, digits, '_')");
+            fail(m["table"], "migrations.table",
+                 "expected a lowercase SQL identifier (letters, digits, '_')");
     }
     if (m.count("on_start"))
         s.on_start = choice<MigrationsSpec::OnStart>(m["on_start"], "migrations.on_start",
@@ -286,26 +304,30 @@ void Loader::migrations(const YAML::Node& n) {
                                                       {"skip", MigrationsSpec::OnStart::skip}});
     if (m.count("lock_wait")) s.lock_wait = duration(m["lock_wait"], "migrations.lock_wait");
     if (m.count("lock_timeout")) s.lock_timeout = duration(m["lock_timeout"], "migrations.lock_timeout");
-    if (m.count("statement_timeout")) s.statement_timeout = duration(m["statement_timeout"], "migrations.statement_timeout");
+    if (m.count("statement_timeout"))
+        s.statement_timeout = duration(m["statement_timeout"], "migrations.statement_timeout");
 }
 
 void Loader::backups(const YAML::Node& n) {
-    auto m = map(n, "backups", {"dir", "schedule", "format", "compression", "jobs", "verify", "catch_up", "lock_wait_timeout",
-                                "encryption", "retention", "offsite"});
+    auto m = map(n, "backups",
+                 {"dir", "schedule", "format", "compression", "jobs", "verify", "catch_up",
+                  "lock_wait_timeout", "encryption", "retention", "offsite"});
     BackupsSpec b;
     require(m, n, "backups", "dir");
     b.dir = file_path(m["dir"], "backups.dir");
     if (m.count("schedule")) b.schedule = str(m["schedule"], "backups.schedule");
     if (m.count("format"))
-        b.format = choice<BackupsSpec::Format>(m["format"], "backups.format",
-                                               {{"custom", BackupsSpec::Format::custom}, {"directory", BackupsSpec::Format::directory}});
+        b.format = choice<BackupsSpec::Format>(
+            m["format"], "backups.format",
+            {{"custom", BackupsSpec::Format::custom}, {"directory", BackupsSpec::Format::directory}});
     if (m.count("compression")) {
         try {
             b.compression = parse_compression(str(m["compression"], "backups.compression"));
         } catch (const std::invalid_argument& e) {
             fail(m["compression"], "backups.compression", e.what());
         }
-        if (b.format == BackupsSpec::Format::directory && b.compression.algorithm == Compression::Algorithm::zstd)
+        if (b.format == BackupsSpec::Format::directory &&
+            b.compression.algorithm == Compression::Algorithm::zstd)
             fail(m["compression"], "backups.compression",
                  "the directory format supports gzip:N or none (PostgreSQL 15's pg_dump has no zstd)");
     } else if (b.format == BackupsSpec::Format::directory) {
@@ -314,10 +336,12 @@ void Loader::backups(const YAML::Node& n) {
     if (m.count("jobs")) b.jobs = integer(m["jobs"], "backups.jobs", 1, 64);
     if (m.count("verify"))
         b.verify = choice<BackupsSpec::Verify>(m["verify"], "backups.verify",
-                                               {{"full", BackupsSpec::Verify::full}, {"restore", BackupsSpec::Verify::restore},
+                                               {{"full", BackupsSpec::Verify::full},
+                                                {"restore", BackupsSpec::Verify::restore},
                                                 {"none", BackupsSpec::Verify::none}});
     if (m.count("catch_up")) b.catch_up = boolean(m["catch_up"], "backups.catch_up");
-    if (m.count("lock_wait_timeout")) b.lock_wait_timeout = duration(m["lock_wait_timeout"], "backups.lock_wait_timeout");
+    if (m.count("lock_wait_timeout"))
+        b.lock_wait_timeout = duration(m["lock_wait_timeout"], "backups.lock_wait_timeout");
     if (m.count("encryption")) {
         auto e = map(m["encryption"], "backups.encryption", {"key"});
         require(e, m["encryption"], "backups.encryption", "key");
@@ -325,10 +349,13 @@ void Loader::backups(const YAML::Node& n) {
     }
     if (m.count("retention")) {
         auto r = map(m["retention"], "backups.retention", {"keep_last", "daily", "weekly", "monthly"});
-        if (r.count("keep_last")) b.retention.keep_last = integer(r["keep_last"], "backups.retention.keep_last", 0, 100000);
+        if (r.count("keep_last"))
+            b.retention.keep_last = integer(r["keep_last"], "backups.retention.keep_last", 0, 100000);
         if (r.count("daily")) b.retention.daily = integer(r["daily"], "backups.retention.daily", 0, 100000);
-        if (r.count("weekly")) b.retention.weekly = integer(r["weekly"], "backups.retention.weekly", 0, 100000);
-        if (r.count("monthly")) b.retention.monthly = integer(r["monthly"], "backups.retention.monthly", 0, 100000);
+        if (r.count("weekly"))
+            b.retention.weekly = integer(r["weekly"], "backups.retention.weekly", 0, 100000);
+        if (r.count("monthly"))
+            b.retention.monthly = integer(r["monthly"], "backups.retention.monthly", 0, 100000);
     }
     if (m.count("offsite")) {
         auto o = map(m["offsite"], "backups.offsite", {"sftp"});
@@ -366,7 +393,8 @@ CheckTarget Loader::check_target(const Entries& m, const YAML::Node& n, const st
             const auto& es = h["expect_status"];
             if (es.IsSequence()) {
                 for (std::size_t i = 0; i < es.size(); ++i)
-                    c.expect_status.push_back(integer(es[i], fmt::format("{}.http.expect_status[{}]", path, i), 100, 599));
+                    c.expect_status.push_back(
+                        integer(es[i], fmt::format("{}.http.expect_status[{}]", path, i), 100, 599));
             } else {
                 c.expect_status.push_back(integer(es, path + ".http.expect_status", 100, 599));
             }
@@ -382,7 +410,8 @@ CheckTarget Loader::check_target(const Entries& m, const YAML::Node& n, const st
         auto h = map(m.at("tcp"), path + ".tcp", {"address"});
         require(h, m.at("tcp"), path + ".tcp", "address");
         t.tcp = TcpCheck{str(h["address"], path + ".tcp.address")};
-        if (t.tcp->address.rfind(':') == std::string::npos) fail(h["address"], path + ".tcp.address", "expected host:port");
+        if (t.tcp->address.rfind(':') == std::string::npos)
+            fail(h["address"], path + ".tcp.address", "expected host:port");
     }
     if (m.count("postgres")) {
         const auto& node = m.at("postgres");
@@ -397,7 +426,8 @@ CheckTarget Loader::check_target(const Entries& m, const YAML::Node& n, const st
         auto h = map(m.at("exec"), path + ".exec", {"command"});
         require(h, m.at("exec"), path + ".exec", "command");
         t.exec = ExecCheck{str_list(h["command"], path + ".exec.command")};
-        if (t.exec->command.empty()) fail(h["command"], path + ".exec.command", "expected a non-empty command list");
+        if (t.exec->command.empty())
+            fail(h["command"], path + ".exec.command", "expected a non-empty command list");
     }
     return t;
 }
@@ -434,10 +464,12 @@ void Loader::services(const YAML::Node& n) {
         if (s.count("readiness")) {
             auto r = map(s["readiness"], path + ".readiness", {"http", "tcp", "postgres", "exec", "timeout"});
             svc.readiness = check_target(r, s["readiness"], path + ".readiness");
-            if (r.count("timeout")) svc.readiness_timeout = duration(r["timeout"], path + ".readiness.timeout");
+            if (r.count("timeout"))
+                svc.readiness_timeout = duration(r["timeout"], path + ".readiness.timeout");
         }
         if (s.count("restart")) {
-            auto r = map(s["restart"], path + ".restart", {"policy", "backoff_initial", "backoff_max", "max_restarts", "window"});
+            auto r = map(s["restart"], path + ".restart",
+                         {"policy", "backoff_initial", "backoff_max", "max_restarts", "window"});
             auto& rs = svc.restart;
             if (r.count("policy"))
                 rs.policy = choice<RestartSpec::Policy>(r["policy"], path + ".restart.policy",
@@ -445,9 +477,12 @@ void Loader::services(const YAML::Node& n) {
                                                          {"on-failure", RestartSpec::Policy::on_failure},
                                                          {"on_failure", RestartSpec::Policy::on_failure},
                                                          {"never", RestartSpec::Policy::never}});
-            if (r.count("backoff_initial")) rs.backoff_initial = duration(r["backoff_initial"], path + ".restart.backoff_initial");
-            if (r.count("backoff_max")) rs.backoff_max = duration(r["backoff_max"], path + ".restart.backoff_max");
-            if (r.count("max_restarts")) rs.max_restarts = integer(r["max_restarts"], path + ".restart.max_restarts", 0, 1000000);
+            if (r.count("backoff_initial"))
+                rs.backoff_initial = duration(r["backoff_initial"], path + ".restart.backoff_initial");
+            if (r.count("backoff_max"))
+                rs.backoff_max = duration(r["backoff_max"], path + ".restart.backoff_max");
+            if (r.count("max_restarts"))
+                rs.max_restarts = integer(r["max_restarts"], path + ".restart.max_restarts", 0, 1000000);
             if (r.count("window")) rs.window = duration(r["window"], path + ".restart.window");
             if (rs.backoff_max < rs.backoff_initial)
                 fail(s["restart"], path + ".restart", "backoff_max must not be shorter than backoff_initial");
@@ -457,7 +492,10 @@ void Loader::services(const YAML::Node& n) {
             if (r.count("signal")) {
                 std::string sig = str(r["signal"], path + ".stop.signal");
                 auto num = parse_signal(sig);
-                if (!num) fail(r["signal"], path + ".stop.signal", fmt::format("unknown signal '{}'; expected TERM, INT, QUIT, HUP, KILL, USR1 or USR2", sig));
+                if (!num)
+                    fail(r["signal"], path + ".stop.signal",
+                         fmt::format("unknown signal '{}'; expected TERM, INT, QUIT, HUP, KILL, USR1 or USR2",
+                                     sig));
                 svc.stop.signal = *num;
             }
             if (r.count("timeout")) svc.stop.timeout = duration(r["timeout"], path + ".stop.timeout");
@@ -467,9 +505,11 @@ void Loader::services(const YAML::Node& n) {
     for (const auto& svc : spec_.services)
         for (const auto& dep : svc.depends_on) {
             std::string path = "services." + svc.name + ".depends_on";
-            bool found = std::any_of(spec_.services.begin(), spec_.services.end(), [&](const ServiceSpec& o) { return o.name == dep; });
+            bool found = std::any_of(spec_.services.begin(), spec_.services.end(),
+                                     [&](const ServiceSpec& o) { return o.name == dep; });
             if (!found || dep == svc.name)
-                fail_at(spec_.mark_of(path), path, fmt::format("'{}' is not another service of this spec", dep));
+                fail_at(spec_.mark_of(path), path,
+                        fmt::format("'{}' is not another service of this spec", dep));
         }
 }
 
@@ -479,16 +519,21 @@ void Loader::probes(const YAML::Node& n) {
     for (std::size_t i = 0; i < n.size(); ++i) {
         std::string path = fmt::format("probes[{}]", i);
         spec_.marks[path] = mark(n[i]);
-        auto m = map(n[i], path, {"name", "http", "tcp", "postgres", "exec", "interval", "timeout", "failure_threshold", "success_threshold"});
+        auto m = map(n[i], path,
+                     {"name", "http", "tcp", "postgres", "exec", "interval", "timeout", "failure_threshold",
+                      "success_threshold"});
         require(m, n[i], path, "name");
         ProbeSpec p;
         p.name = str(m["name"], path + ".name");
-        if (!names.insert(p.name).second) fail(m["name"], path + ".name", fmt::format("duplicate probe name '{}'", p.name));
+        if (!names.insert(p.name).second)
+            fail(m["name"], path + ".name", fmt::format("duplicate probe name '{}'", p.name));
         p.target = check_target(m, n[i], path);
         if (m.count("interval")) p.interval = duration(m["interval"], path + ".interval");
         if (m.count("timeout")) p.timeout = duration(m["timeout"], path + ".timeout");
-        if (m.count("failure_threshold")) p.failure_threshold = integer(m["failure_threshold"], path + ".failure_threshold", 1, 1000);
-        if (m.count("success_threshold")) p.success_threshold = integer(m["success_threshold"], path + ".success_threshold", 1, 1000);
+        if (m.count("failure_threshold"))
+            p.failure_threshold = integer(m["failure_threshold"], path + ".failure_threshold", 1, 1000);
+        if (m.count("success_threshold"))
+            p.success_threshold = integer(m["success_threshold"], path + ".success_threshold", 1, 1000);
         spec_.probes.push_back(std::move(p));
     }
 }
@@ -497,7 +542,8 @@ void Loader::admin(const YAML::Node& n) {
     auto m = map(n, "admin", {"listen", "token", "metrics_auth"});
     if (m.count("listen")) {
         spec_.admin.listen = str(m["listen"], "admin.listen");
-        if (spec_.admin.listen.rfind(':') == std::string::npos) fail(m["listen"], "admin.listen", "expected host:port, e.g. 127.0.0.1:9180");
+        if (spec_.admin.listen.rfind(':') == std::string::npos)
+            fail(m["listen"], "admin.listen", "expected host:port, e.g. 127.0.0.1:9180");
     }
     if (m.count("token")) spec_.admin.token = secret_or_value(m["token"], "admin.token");
     if (m.count("metrics_auth")) spec_.admin.metrics_auth = boolean(m["metrics_auth"], "admin.metrics_auth");
@@ -506,16 +552,20 @@ void Loader::admin(const YAML::Node& n) {
 void Loader::logging(const YAML::Node& n) {
     auto m = map(n, "logging", {"level", "format"});
     if (m.count("level"))
-        spec_.logging.level = choice<std::string>(m["level"], "logging.level",
-                                                  {{"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}});
-    if (m.count("format")) spec_.logging.format = choice<std::string>(m["format"], "logging.format", {{"text", "text"}, {"json", "json"}});
+        spec_.logging.level = choice<std::string>(
+            m["level"], "logging.level",
+            {{"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}});
+    if (m.count("format"))
+        spec_.logging.format =
+            choice<std::string>(m["format"], "logging.format", {{"text", "text"}, {"json", "json"}});
 }
 
 void Loader::check_references() {
     std::vector<std::pair<std::string, std::string>> refs = env_secret_refs_;
     if (spec_.admin.token.is_secret()) refs.emplace_back("admin.token", spec_.admin.token.secret);
     if (spec_.backups) {
-        if (spec_.backups->encryption_key.is_secret()) refs.emplace_back("backups.encryption.key", spec_.backups->encryption_key.secret);
+        if (spec_.backups->encryption_key.is_secret())
+            refs.emplace_back("backups.encryption.key", spec_.backups->encryption_key.secret);
         if (spec_.backups->sftp && spec_.backups->sftp->key.is_secret())
             refs.emplace_back("backups.offsite.sftp.key", spec_.backups->sftp->key.secret);
     }
@@ -526,8 +576,10 @@ void Loader::check_references() {
         std::size_t best_d = std::string::npos;
         for (const auto& s : spec_.secrets)
             if (auto d = edit_distance(name, s.name); d < best_d) best_d = d, best = s.name;
-        if (!best.empty() && best_d <= std::max<std::size_t>(2, name.size() / 3)) msg += fmt::format("; did you mean 'secret:{}'?", best);
-        else msg += "; define it under 'secrets:'";
+        if (!best.empty() && best_d <= std::max<std::size_t>(2, name.size() / 3))
+            msg += fmt::format("; did you mean 'secret:{}'?", best);
+        else
+            msg += "; define it under 'secrets:'";
         fail_at(spec_.mark_of(path), path, msg);
     }
 }
@@ -543,7 +595,8 @@ Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file,
     try {
         root = YAML::Load(yaml_text);
     } catch (const YAML::Exception& e) {
-        throw SpecError(fmt::format("YAML syntax error: {}", e.msg), name, Mark{e.mark.line + 1, e.mark.column + 1});
+        throw SpecError(fmt::format("YAML syntax error: {}", e.msg), name,
+                        Mark{e.mark.line + 1, e.mark.column + 1});
     }
     Loader(spec, name, std::move(env)).load(root);
     return spec;
@@ -551,7 +604,8 @@ Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file,
 
 Spec load_spec(const std::filesystem::path& file, EnvLookup env) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw SpecError(fmt::format("cannot read the spec: {}", std::strerror(errno)), file.string(), {});
+    if (!in)
+        throw SpecError(fmt::format("cannot read the spec: {}", std::strerror(errno)), file.string(), {});
     std::stringstream ss;
     ss << in.rdbuf();
     return parse_spec(ss.str(), file, std::move(env));

@@ -1,15 +1,14 @@
 // Command-line parsing, the shared command context, and the mapping of every failure to an exit code.
 #include "daemon/cli.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
-
-#include <csignal>
-#include <cstdlib>
-#include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
 #include <pqxx/pqxx>
 
 #include "backup/schedule.hpp"
@@ -55,7 +54,8 @@ const Spec& Context::spec() {
     } else if (auto found = default_spec_path()) {
         path = *found;
     } else {
-        throw SpecError("no spec found: pass --spec FILE, or create ./steward.yaml or /etc/steward/steward.yaml");
+        throw SpecError(
+            "no spec found: pass --spec FILE, or create ./steward.yaml or /etc/steward/steward.yaml");
     }
     spec_ = std::make_unique<Spec>(load_spec(path));
     validate_composed_keys(*spec_);
@@ -64,7 +64,11 @@ const Spec& Context::spec() {
     if (!global.log_format_given) global.log_format = spec_->logging.format;
     if (!global.log_level_given || !global.log_format_given)
         log::setup({global.log_level, log::parse_format(global.log_format)});
+    // Literal credentials in the spec are masked in every log line like resolved secrets.
     if (spec_->database.url) register_redaction(*spec_->database.url);
+    for (const SecretOrValue* v : {&spec_->admin.token, spec_->backups ? &spec_->backups->encryption_key : nullptr,
+                                   spec_->backups && spec_->backups->sftp ? &spec_->backups->sftp->key : nullptr})
+        if (v && !v->literal.empty()) register_redaction(v->literal);
     return *spec_;
 }
 
@@ -106,7 +110,9 @@ DatabaseTarget Context::database(const std::string& url_flag, bool dir_given) {
     return {spec_url, &s};
 }
 
-void Context::print_json(const boost::json::value& doc) const { std::cout << boost::json::serialize(doc) << std::endl; }
+void Context::print_json(const boost::json::value& doc) const {
+    std::cout << boost::json::serialize(doc) << std::endl;
+}
 
 boost::json::value error_json(const std::string& message, const std::string& file, Mark mark) {
     boost::json::object err;
@@ -120,8 +126,10 @@ boost::json::value error_json(const std::string& message, const std::string& fil
 namespace {
 
 int usage_error(const Context& ctx, const std::string& message, const std::string& hint = {}) {
-    if (ctx.global.json) ctx.print_json(error_json(message));
-    else std::cerr << "steward: " << message << (hint.empty() ? "" : "\n" + hint) << std::endl;
+    if (ctx.global.json)
+        ctx.print_json(error_json(message));
+    else
+        std::cerr << "steward: " << message << (hint.empty() ? "" : "\n" + hint) << std::endl;
     return kUsage;
 }
 
@@ -137,17 +145,23 @@ int run(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill steward while we write to it
     Context ctx;
     ctx.global.json = argv_has_json(argc, argv);
-    CLI::App app{"steward: one daemon for a PostgreSQL-backed API's operations (gate, migrations, backups, probes, supervision)",
-                 "steward"};
+    CLI::App app{
+        "steward: one daemon for a PostgreSQL-backed API's operations (gate, migrations, backups, probes, "
+        "supervision)",
+        "steward"};
     app.require_subcommand(1, 1);
     app.fallthrough();
     app.set_version_flag("--version", std::string("steward ") + STEWARD_VERSION);
-    app.add_option("--spec", ctx.global.spec_path, "Deployment spec (default ./steward.yaml, then /etc/steward/steward.yaml)");
+    app.add_option("--spec", ctx.global.spec_path,
+                   "Deployment spec (default ./steward.yaml, then /etc/steward/steward.yaml)");
     app.add_flag("--json", ctx.global.json, "Print one JSON document on stdout");
-    auto* level = app.add_option("--log-level", ctx.global.log_level, "trace|debug|info|warn|error|off (default: the spec's logging.level, else info)")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-    auto* format = app.add_option("--log-format", ctx.global.log_format, "text|json (default: the spec's logging.format, else text)")
-        ->check(CLI::IsMember({"text", "json"}));
+    auto* level =
+        app.add_option("--log-level", ctx.global.log_level,
+                       "trace|debug|info|warn|error|off (default: the spec's logging.level, else info)")
+            ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    auto* format = app.add_option("--log-format", ctx.global.log_format,
+                                  "text|json (default: the spec's logging.format, else text)")
+                       ->check(CLI::IsMember({"text", "json"}));
 
     add_check_command(app, ctx);
     add_migrate_command(app, ctx);
@@ -161,9 +175,10 @@ int run(int argc, char** argv) {
         bool known = false;
         for (auto* sub : app.get_subcommands({})) known = known || sub->get_name() == name;
         if (!known)
-            return usage_error(ctx, fmt::format("unknown command '{}' (commands: check, migrate, backup, render, run, "
-                                                "status; see 'steward --help')",
-                                                name));
+            return usage_error(
+                ctx, fmt::format("unknown command '{}' (commands: check, migrate, backup, render, run, "
+                                 "status; see 'steward --help')",
+                                 name));
     }
     try {
         app.parse(argc, argv);
@@ -187,31 +202,40 @@ int run(int argc, char** argv) {
     ctx.global.log_format_given = format->count() > 0;
     try {
         log::setup({ctx.global.log_level, log::parse_format(ctx.global.log_format)});
-        if (!ctx.action) return usage_error(ctx, "no command given", "Run 'steward --help' for the commands.");
+        if (!ctx.action)
+            return usage_error(ctx, "no command given", "Run 'steward --help' for the commands.");
         return ctx.action();
     } catch (const SpecError& e) {
-        if (ctx.global.json) ctx.print_json(error_json(e.message(), e.file(), e.mark()));
-        else std::cerr << "steward: " << redact(e.what()) << std::endl;
+        if (ctx.global.json)
+            ctx.print_json(error_json(e.message(), e.file(), e.mark()));
+        else
+            std::cerr << "steward: " << redact(e.what()) << std::endl;
         return kUsage;
     } catch (const CLI::ParseError& e) {
         return usage_error(ctx, e.what());
     } catch (const pqxx::argument_error& e) {
         std::string msg = redact(e.what());
-        if (ctx.global.json) ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
-        else std::cerr << "steward: " << msg << std::endl;
+        if (ctx.global.json)
+            ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
+        else
+            std::cerr << "steward: " << msg << std::endl;
         return kProblem;
     } catch (const std::invalid_argument& e) {
         return usage_error(ctx, redact(e.what()));
     } catch (const pqxx::broken_connection& e) {
         std::string msg = redact(e.what());
         while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-        if (ctx.global.json) ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
-        else std::cerr << "steward: " << msg << std::endl;
+        if (ctx.global.json)
+            ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
+        else
+            std::cerr << "steward: " << msg << std::endl;
         return kProblem;
     } catch (const std::exception& e) {
         std::string msg = redact(e.what());
-        if (ctx.global.json) ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
-        else std::cerr << "steward: " << msg << std::endl;
+        if (ctx.global.json)
+            ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
+        else
+            std::cerr << "steward: " << msg << std::endl;
         return kProblem;
     }
 }

@@ -1,13 +1,12 @@
 // The steward command line: global options, the shared command context, and command registration.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/json/value.hpp>
 
 #include "core/spec.hpp"
 
@@ -31,19 +30,19 @@ struct GlobalOptions {
     bool json = false;
     std::string log_level = "info";
     std::string log_format = "text";
-    bool log_level_given = false;   // the flags win over the spec's logging section
+    bool log_level_given = false;  // the flags win over the spec's logging section
     bool log_format_given = false;
 };
 
 // What a database command works against.
 struct DatabaseTarget {
-    std::string url;               // may carry a password: print only through pg::redact_url
-    const Spec* spec = nullptr;    // null in spec-less mode (--database-url/DATABASE_URL + --dir)
+    std::string url;             // may carry a password: print only through pg::redact_url
+    const Spec* spec = nullptr;  // null in spec-less mode (--database-url/DATABASE_URL + --dir)
 };
 
 // State shared by one steward invocation.
 class Context {
-public:
+  public:
     Context();
     ~Context();
     GlobalOptions global;
@@ -68,7 +67,7 @@ public:
     // Set by the chosen subcommand's callback; run after parsing.
     std::function<int()> action;
 
-private:
+  private:
     std::unique_ptr<Spec> spec_;
     std::unique_ptr<EmbeddedPostgres> embedded_;
 };

@@ -14,7 +14,8 @@ TEST(Examples, EveryShippedSpecLoads) {
     };
     int loaded = 0;
     for (const char* dir : {"configs", "examples"}) {
-        for (auto& e : std::filesystem::recursive_directory_iterator(std::filesystem::path(STEWARD_SOURCE_DIR) / dir)) {
+        for (auto& e :
+             std::filesystem::recursive_directory_iterator(std::filesystem::path(STEWARD_SOURCE_DIR) / dir)) {
             if (e.path().extension() != ".yaml") continue;
             SCOPED_TRACE(e.path().string());
             EXPECT_NO_THROW(load_spec(e.path(), env));

@@ -1,7 +1,6 @@
 // Log lines: JSON objects with escaped fields, journal priority prefixes, redaction.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -48,7 +47,8 @@ std::vector<std::string> lines(const std::string& s) {
 TEST(Log, JsonJournalAndRedaction) {
     log::setup({"debug", log::Format::json});
     std::string out = capture_stderr([] {
-        log::info("migrate", "applied migration", {{"version", "1.2"}, {"file", "we\"ird\nname.sql"}, {"ms", 12}});
+        log::info("migrate", "applied migration",
+                  {{"version", "1.2"}, {"file", "we\"ird\nname.sql"}, {"ms", 12}});
         log::debug("backup", "detail");
     });
     auto ls = lines(out);
@@ -64,7 +64,8 @@ TEST(Log, JsonJournalAndRedaction) {
 
     register_redaction("log-canary-5150-secret");
     out = capture_stderr([] {
-        log::error("gate", "bad token log-canary-5150-secret", {{"url", "postgresql://u:pw-in-url@h/d"}, {"v", "log-canary-5150-secret"}});
+        log::error("gate", "bad token log-canary-5150-secret",
+                   {{"url", "postgresql://u:pw-in-url@h/d"}, {"v", "log-canary-5150-secret"}});
     });
     EXPECT_EQ(out.find("log-canary-5150-secret"), std::string::npos) << out;
     EXPECT_EQ(out.find("pw-in-url"), std::string::npos) << out;

@@ -40,8 +40,10 @@ TEST(PgUrl, RedactsPasswords) {
 }
 
 TEST(PgUrl, LockKeysAreStableAndDistinct) {
-    EXPECT_EQ(migration_lock_key("chat", "steward_migrations"), migration_lock_key("chat", "steward_migrations"));
-    EXPECT_NE(migration_lock_key("chat", "steward_migrations"), migration_lock_key("chat2", "steward_migrations"));
+    EXPECT_EQ(migration_lock_key("chat", "steward_migrations"),
+              migration_lock_key("chat", "steward_migrations"));
+    EXPECT_NE(migration_lock_key("chat", "steward_migrations"),
+              migration_lock_key("chat2", "steward_migrations"));
     EXPECT_NE(migration_lock_key("chat", "a"), migration_lock_key("chat", "b"));
     EXPECT_NE(migration_lock_key("chat", "steward_migrations"), backup_lock_key("chat"));
 }

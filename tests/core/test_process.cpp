@@ -1,6 +1,5 @@
 // The spawner: exit codes, capture, env, cwd, timeouts, process groups, missing programs.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include "core/process.hpp"

@@ -1,12 +1,10 @@
 // Secrets: resolution from env and file, the type that never prints, redaction.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
-#include <sstream>
-
 #include <boost/json.hpp>
-#include <fmt/format.h>
+#include <sstream>
 
 #include "core/secret.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -156,21 +156,27 @@ TEST(Spec, NestedUnknownKeyNamesItsPath) {
     auto e = parse_error(kMinimal + "migrations:\n  lock_wiat: 10s\n");
     EXPECT_EQ(e.mark().line, 7);
     EXPECT_EQ(e.mark().column, 3);
-    EXPECT_NE(e.message().find("migrations: unknown key 'lock_wiat'; did you mean 'lock_wait'?"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("migrations: unknown key 'lock_wiat'; did you mean 'lock_wait'?"),
+              std::string::npos)
+        << e.what();
 }
 
 TEST(Spec, UnrelatedUnknownKeyListsChoices) {
     auto e = parse_error(kMinimal + "admin: { zzzzzzzz: 1 }\n");
-    EXPECT_NE(e.message().find("expected one of: listen, token, metrics_auth"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("expected one of: listen, token, metrics_auth"), std::string::npos)
+        << e.what();
 }
 
 TEST(Spec, WrongTypesSayWhatWasExpected) {
     auto e = parse_error(kMinimal + "security:\n  require_auth: maybe\n");
     EXPECT_EQ(e.mark().line, 7);
-    EXPECT_NE(e.message().find("security.require_auth: expected true or false, got 'maybe'"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("security.require_auth: expected true or false, got 'maybe'"),
+              std::string::npos)
+        << e.what();
 
     e = parse_error(kMinimal + "security:\n  cors_origins: https://a.example.com\n");
-    EXPECT_NE(e.message().find("security.cors_origins: expected a list of strings"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("security.cors_origins: expected a list of strings"), std::string::npos)
+        << e.what();
 
     e = parse_error(kMinimal + "migrations: { lock_wait: soon }\n");
     EXPECT_NE(e.message().find("expected a duration"), std::string::npos) << e.what();
@@ -180,21 +186,27 @@ TEST(Spec, WrongTypesSayWhatWasExpected) {
 
     e = parse_error("version: 1\nname: chat\nenvironment: prod\ndatabase: { url: x }\n");
     EXPECT_EQ(e.mark().line, 3);
-    EXPECT_NE(e.message().find("expected one of development, staging, production, got 'prod'"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("expected one of development, staging, production, got 'prod'"),
+              std::string::npos)
+        << e.what();
 
     e = parse_error(kMinimal + "services: [a, b]\n");
     EXPECT_NE(e.message().find("services: expected a mapping"), std::string::npos) << e.what();
 }
 
 TEST(Spec, UndefinedSecretReferenceIsAnError) {
-    auto e = parse_error(kMinimal + "secrets:\n  admin_token: { env: T }\nadmin:\n  token: \"secret:admin_tokne\"\n");
+    auto e = parse_error(kMinimal +
+                         "secrets:\n  admin_token: { env: T }\nadmin:\n  token: \"secret:admin_tokne\"\n");
     EXPECT_EQ(e.mark().line, 9);
-    EXPECT_NE(e.message().find("admin.token: 'secret:admin_tokne' refers to an undefined secret; did you mean 'secret:admin_token'?"),
+    EXPECT_NE(e.message().find("admin.token: 'secret:admin_tokne' refers to an undefined secret; did you "
+                               "mean 'secret:admin_token'?"),
               std::string::npos)
         << e.what();
 
     e = parse_error(kMinimal + "services:\n  api:\n    command: [x]\n    env: { K: \"secret:nope\" }\n");
-    EXPECT_NE(e.message().find("services.api.env.K: 'secret:nope' refers to an undefined secret"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("services.api.env.K: 'secret:nope' refers to an undefined secret"),
+              std::string::npos)
+        << e.what();
     EXPECT_EQ(e.mark().line, 9);
 }
 
@@ -203,7 +215,9 @@ TEST(Spec, DuplicateNamesAreErrors) {
     EXPECT_EQ(e.mark().line, 8);
     EXPECT_NE(e.message().find("duplicate key 'api'"), std::string::npos) << e.what();
 
-    e = parse_error(kMinimal + "probes:\n  - { name: p, tcp: { address: 'a:1' } }\n  - { name: p, tcp: { address: 'a:2' } }\n");
+    e = parse_error(
+        kMinimal +
+        "probes:\n  - { name: p, tcp: { address: 'a:1' } }\n  - { name: p, tcp: { address: 'a:2' } }\n");
     EXPECT_NE(e.message().find("duplicate probe name 'p'"), std::string::npos) << e.what();
 }
 
@@ -213,16 +227,20 @@ TEST(Spec, MissingRequiredKeys) {
     e = parse_error(kMinimal + "backups: { schedule: '@daily' }\n");
     EXPECT_NE(e.message().find("backups: missing required key 'dir'"), std::string::npos) << e.what();
     e = parse_error(kMinimal + "services:\n  api: { workdir: / }\n");
-    EXPECT_NE(e.message().find("services.api: missing required key 'command'"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("services.api: missing required key 'command'"), std::string::npos)
+        << e.what();
     e = parse_error("version: 1\nname: chat\nenvironment: staging\ndatabase: {}\n");
     EXPECT_NE(e.message().find("expected exactly one of 'url' or 'embedded'"), std::string::npos) << e.what();
 }
 
 TEST(Spec, UnsetVariableIsAnErrorNamingIt) {
-    auto e = parse_error("version: 1\nname: chat\nenvironment: staging\ndatabase:\n  url: ${NOT_SET_ANYWHERE}\n");
+    auto e =
+        parse_error("version: 1\nname: chat\nenvironment: staging\ndatabase:\n  url: ${NOT_SET_ANYWHERE}\n");
     EXPECT_EQ(e.mark().line, 5);
     EXPECT_NE(e.message().find("NOT_SET_ANYWHERE is not set"), std::string::npos) << e.what();
-    Spec s = parse("version: 1\nname: chat\nenvironment: staging\ndatabase:\n  url: ${NOT_SET:-postgresql://localhost/x}\n");
+    Spec s = parse(
+        "version: 1\nname: chat\nenvironment: staging\ndatabase:\n  url: "
+        "${NOT_SET:-postgresql://localhost/x}\n");
     EXPECT_EQ(*s.database.url, "postgresql://localhost/x");
 }
 
@@ -233,25 +251,44 @@ TEST(Spec, YamlSyntaxErrorHasPosition) {
 }
 
 TEST(Spec, OtherValidations) {
-    EXPECT_NE(parse_error(kMinimal + "services:\n  a: { command: [x], depends_on: [b] }\n").message().find("'b' is not another service"),
+    EXPECT_NE(parse_error(kMinimal + "services:\n  a: { command: [x], depends_on: [b] }\n")
+                  .message()
+                  .find("'b' is not another service"),
               std::string::npos);
-    EXPECT_NE(parse_error(kMinimal + "services:\n  a: { command: [x], stop: { signal: BOGUS } }\n").message().find("unknown signal 'BOGUS'"),
+    EXPECT_NE(parse_error(kMinimal + "services:\n  a: { command: [x], stop: { signal: BOGUS } }\n")
+                  .message()
+                  .find("unknown signal 'BOGUS'"),
               std::string::npos);
-    EXPECT_NE(parse_error(kMinimal + "backups: { dir: /b, compression: zstd:40 }\n").message().find("expected zstd:N"), std::string::npos);
-    EXPECT_NE(parse_error(kMinimal + "backups: { dir: /b, format: directory, compression: zstd:3 }\n").message().find("gzip:N or none"),
+    EXPECT_NE(parse_error(kMinimal + "backups: { dir: /b, compression: zstd:40 }\n")
+                  .message()
+                  .find("expected zstd:N"),
               std::string::npos);
-    EXPECT_NE(parse_error(kMinimal + "probes:\n  - { name: p }\n").message().find("expected exactly one of 'http'"), std::string::npos);
-    EXPECT_NE(parse_error(kMinimal + "probes:\n  - { name: p, http: { url: ftp://x } }\n").message().find("http:// or https://"),
+    EXPECT_NE(parse_error(kMinimal + "backups: { dir: /b, format: directory, compression: zstd:3 }\n")
+                  .message()
+                  .find("gzip:N or none"),
               std::string::npos);
-    EXPECT_NE(parse_error(kMinimal + "secrets:\n  a: { env: A, file: /x }\n").message().find("exactly one of 'env', 'file' or 'value'"),
+    EXPECT_NE(
+        parse_error(kMinimal + "probes:\n  - { name: p }\n").message().find("expected exactly one of 'http'"),
+        std::string::npos);
+    EXPECT_NE(parse_error(kMinimal + "probes:\n  - { name: p, http: { url: ftp://x } }\n")
+                  .message()
+                  .find("http:// or https://"),
               std::string::npos);
-    EXPECT_NE(parse_error("version: 2\nname: c\nenvironment: staging\ndatabase: { url: x }\n").message().find("from 1 to 1"),
+    EXPECT_NE(parse_error(kMinimal + "secrets:\n  a: { env: A, file: /x }\n")
+                  .message()
+                  .find("exactly one of 'env', 'file' or 'value'"),
+              std::string::npos);
+    EXPECT_NE(parse_error("version: 2\nname: c\nenvironment: staging\ndatabase: { url: x }\n")
+                  .message()
+                  .find("from 1 to 1"),
               std::string::npos);
     EXPECT_NE(parse_error("").message().find("the spec is empty"), std::string::npos);
 }
 
 TEST(Spec, EmbeddedDatabaseResolvesDirAgainstSpecFolder) {
-    Spec s = parse("version: 1\nname: chat\nenvironment: development\ndatabase:\n  embedded: { dir: var/pg, port: 5999 }\n");
+    Spec s = parse(
+        "version: 1\nname: chat\nenvironment: development\ndatabase:\n  embedded: { dir: var/pg, port: 5999 "
+        "}\n");
     ASSERT_TRUE(s.database.embedded);
     EXPECT_EQ(s.database.embedded->dir, "/srv/chat/var/pg");
     EXPECT_EQ(s.database.embedded->port, 5999);
@@ -279,7 +316,9 @@ TEST(Signal, NamesWithAndWithoutPrefix) {
 }
 
 TEST(Spec, SecretsAndServicesKeepFileOrder) {
-    Spec s = parse(kMinimal + "secrets:\n  zeta: { env: Z }\n  alpha: { env: A }\nservices:\n  web: { command: [w] }\n  api: { command: [a] }\n");
+    Spec s = parse(kMinimal +
+                   "secrets:\n  zeta: { env: Z }\n  alpha: { env: A }\nservices:\n  web: { command: [w] }\n  "
+                   "api: { command: [a] }\n");
     ASSERT_EQ(s.secrets.size(), 2u);
     EXPECT_EQ(s.secrets[0].name, "zeta");
     EXPECT_EQ(s.secrets[1].name, "alpha");

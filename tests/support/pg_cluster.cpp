@@ -1,11 +1,11 @@
 // One real PostgreSQL 15 per test binary, started lazily and stopped at exit.
 #include "tests/support/pg_cluster.hpp"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <memory>
 #include <mutex>
-
-#include <fmt/format.h>
 #include <pqxx/pqxx>
 
 #include "core/pg.hpp"

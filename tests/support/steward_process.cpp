@@ -6,7 +6,8 @@ namespace steward::test {
 const char* steward_binary() { return STEWARD_BINARY; }
 const char* source_dir() { return STEWARD_SOURCE_DIR; }
 
-static ProcessOptions options_for(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+static ProcessOptions options_for(const std::vector<std::string>& args,
+                                  const std::map<std::string, std::string>& env) {
     ProcessOptions o;
     o.argv = {steward_binary()};
     o.argv.insert(o.argv.end(), args.begin(), args.end());

@@ -17,7 +17,8 @@ struct StewardRun {
 };
 
 // Runs `steward args...` with extra environment `env` (inherits the rest), stdin from `input`.
-StewardRun run_steward(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+StewardRun run_steward(const std::vector<std::string>& args,
+                       const std::map<std::string, std::string>& env = {},
                        std::chrono::milliseconds timeout = std::chrono::seconds(120),
                        const std::string& input = {});
 

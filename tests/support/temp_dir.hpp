@@ -7,7 +7,7 @@
 namespace steward::test {
 
 class TempDir {
-public:
+  public:
     explicit TempDir(const std::string& prefix = "steward-test");
     ~TempDir();
     TempDir(const TempDir&) = delete;
@@ -17,7 +17,7 @@ public:
     // Writes `content` to path()/name (creating folders), returns the full path.
     std::filesystem::path write(const std::string& name, const std::string& content) const;
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
