@@ -8,6 +8,7 @@
 #include <regex>
 #include <system_error>
 
+#include "checks/rule.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
 #include "core/process.hpp"
@@ -96,6 +97,11 @@ ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
     std::string dbname;
     try {
         pg::ConnInfo info = pg::parse_conninfo(url);
+        // libpq would fail on it, quoting pieces of the password in its error: do not try.
+        if (!misparsed_url(info).empty()) {
+            c.error = "database.url cannot be parsed: " + misparsed_url(info);
+            return c;
+        }
         password = info.get("password");
         dbname = info.dbname();
     } catch (const std::exception&) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "checks/gate.hpp"
+#include "core/pg.hpp"
 
 namespace steward::checks {
 
@@ -41,6 +42,13 @@ const std::vector<Rule>& rule_table();
 std::string listen_host(const std::string& listen);
 // 127.0.0.0/8, ::1, localhost.
 bool is_loopback_host(const std::string& host);
+
+// Why a URL that libpq did parse is still not what the user meant ("" when fine): a port that is not a
+// number or a host with '@' in it come from an unencoded '/', '?', '#' or '@' in the password. Never
+// quotes the URL, since the misplaced parts are pieces of the password.
+std::string misparsed_url(const pg::ConnInfo& info);
+// libpq's parse error for `url` with every quoted fragment that overlaps the URL's password masked.
+std::string safe_parse_error(const std::string& url, const std::string& error);
 
 // Secrets (rules_secrets.cpp)
 void check_secret_missing(const RuleContext&, Hits&);

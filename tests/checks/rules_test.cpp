@@ -105,6 +105,12 @@ const std::vector<Case>& cases() {
          [](World& w) { set_url(w, "host=db.internal dbname"); }},
         {"database.url_invalid", "bad_uri_parameter",
          [](World& w) { set_url(w, "postgresql://db.internal/chat?nosuchparameter=1"); }},
+        {"database.url_invalid", "bad_percent_encoding",
+         [](World& w) { set_url(w, "postgresql://app:S3cr%ZZetPassw0rdXYZ@db.internal/chat?sslmode=require"); }},
+        {"database.url_invalid", "unencoded_slash_in_password",
+         [](World& w) { set_url(w, "postgresql://app:Ab3/dEfGhIjKlMnOpQr@db.internal/chat?sslmode=require"); }},
+        {"database.url_invalid", "unencoded_at_in_password",
+         [](World& w) { set_url(w, "postgresql://app:abcdEFGH@ijklMNOP@db.internal/chat?sslmode=disable"); }},
         {"database.sslmode", "absent",
          [](World& w) {
              set_url(w, std::string("postgresql://app:") + kDbPassword + "@db.internal:5432/chat");
@@ -162,6 +168,7 @@ const std::vector<Case>& cases() {
              w.spec.backups.reset();
              w.facts.backup_dir.reset();
          }},
+        {"operations.no_backups", "no_schedule", [](World& w) { w.spec.backups->schedule.reset(); }},
         {"operations.backup_dir", "missing",
          [](World& w) {
              w.facts.backup_dir = PathFacts{false, false, false, ""};
@@ -283,6 +290,54 @@ INSTANTIATE_TEST_SUITE_P(Rules, RuleCase, ::testing::ValuesIn(cases()), [](const
         if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
     return n;
 });
+
+// libpq quotes the piece of a URL it cannot parse, and an unencoded '/', '?', '#' or '@' in a password makes
+// it parse into a host or port made of password pieces: no finding may show any of them.
+TEST(DatabaseUrl, NoPieceOfThePasswordInAnyFinding) {
+    struct Url {
+        std::string url;
+        std::vector<std::string> pieces;
+    };
+    const std::vector<Url> urls = {
+        {"postgresql://app:S3cr%ZZetPassw0rdXYZ@db.internal/chat", {"S3cr", "Passw0rd", "ZZet"}},
+        {"postgresql://app:pw@db.internal/chat?password=Se%cretVal42", {"cretVal42"}},
+        {"host=db.internal user=app password=Hunter2Xy SecretTailQ sslmode=require", {"Hunter2Xy", "SecretTailQ"}},
+        {"postgresql://app:Ab3x/dEfGhIjKlMnOpQr@db.internal/chat", {"Ab3x", "dEfGhIjKlMnOpQr"}},
+        {"postgresql://app:abcdEFGH@ijklMNOP@db.internal/chat", {"abcdEFGH", "ijklMNOP"}},
+        {"postgresql://app:abcdEFGH@ijklMNOP@db.internal:5x/chat", {"abcdEFGH", "ijklMNOP"}},
+    };
+    for (const auto& u : urls) {
+        SCOPED_TRACE(u.url);
+        World w = good_world(Environment::production);
+        set_url(w, u.url);
+        auto findings = w.run();
+        EXPECT_FALSE(with_id(findings, "database.url_invalid").empty());
+        for (const auto& f : findings)
+            for (const auto& piece : u.pieces) {
+                EXPECT_EQ(f.message.find(piece), std::string::npos) << f.id << ": " << f.message;
+                EXPECT_EQ(f.hint.find(piece), std::string::npos) << f.id << ": " << f.hint;
+            }
+        // --connect does not hand such a URL to libpq, whose connection error would quote the pieces.
+        GateOptions options;
+        options.connect = true;
+        GateFacts facts = gather_facts(w.spec, options);
+        ASSERT_TRUE(facts.connect);
+        EXPECT_FALSE(facts.connect->answered);
+        for (const auto& piece : u.pieces) EXPECT_EQ(facts.connect->error.find(piece), std::string::npos);
+    }
+}
+
+TEST(DatabaseUrl, ParseErrorsKeepWhatIsNotThePassword) {
+    World w = good_world(Environment::production);
+    set_url(w, "postgresql://db.internal/chat?nosuchparameter=1");
+    auto found = with_id(w.run(), "database.url_invalid");
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_NE(found[0].message.find("\"nosuchparameter\""), std::string::npos) << found[0].message;
+    // Percent-encoded special characters are the right way, and parse into the intended parts.
+    set_url(w, "postgresql://app:Ab3x%2FdEfG%40hIjKlMnOpQr@db.internal:5432/chat?sslmode=verify-full");
+    EXPECT_TRUE(with_id(w.run(), "database.url_invalid").empty());
+    EXPECT_TRUE(with_id(w.run(), "database.weak_password").empty());
+}
 
 TEST(RuleTable, EveryRuleHasAFiringCase) {
     std::set<std::string> covered;
