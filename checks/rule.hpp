@@ -59,6 +59,9 @@ void check_secret_inline_value(const RuleContext&, Hits&);
 void check_secret_file_mode(const RuleContext&, Hits&);
 void check_secret_file_owner(const RuleContext&, Hits&);
 void check_secret_reused(const RuleContext&, Hits&);
+void check_secret_service_env_literal(const RuleContext&, Hits&);
+// A services.<name>.env variable name that says it holds a secret (JWT_SECRET_KEY, DB_PASSWORD, ...).
+bool secret_like_env_name(const std::string& name);
 
 // Security, database, admin API (rules_config.cpp)
 void check_security_auth_disabled(const RuleContext&, Hits&);
@@ -73,6 +76,7 @@ void check_database_url_invalid(const RuleContext&, Hits&);
 void check_database_sslmode(const RuleContext&, Hits&);
 void check_database_weak_password(const RuleContext&, Hits&);
 void check_database_embedded_in_production(const RuleContext&, Hits&);
+void check_database_inline_password(const RuleContext&, Hits&);
 void check_admin_exposed_without_token(const RuleContext&, Hits&);
 void check_admin_weak_token(const RuleContext&, Hits&);
 void check_admin_inline_token(const RuleContext&, Hits&);

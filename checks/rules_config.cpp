@@ -222,6 +222,13 @@ void check_database_embedded_in_production(const RuleContext& ctx, Hits& hits) {
                     "point database.url at a managed or dedicated PostgreSQL server"});
 }
 
+void check_database_inline_password(const RuleContext& ctx, Hits& hits) {
+    if (!ctx.facts.database_password_in_spec) return;
+    hits.push_back({"database.url", "the password of database.url is written in the spec file",
+                    "take it from the environment: url: ${DATABASE_URL}, or "
+                    "postgresql://app:${DB_PASSWORD}@host/db (percent-encoded)"});
+}
+
 void check_admin_exposed_without_token(const RuleContext& ctx, Hits& hits) {
     const auto& admin = ctx.spec.admin;
     if (is_loopback_host(listen_host(admin.listen)) || !admin.token.empty()) return;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "checks/gate.hpp"
+#include "checks/rule.hpp"
 #include "tests/checks/fixtures.hpp"
 
 namespace steward::checks::test {
@@ -87,6 +88,15 @@ const std::vector<Case>& cases() {
         {"secret.file_owner", "other_user",
          [](World& w) { w.secrets["admin_token"].file_owner = ::geteuid() + 1; }},
         {"secret.reused", "same_value", [](World& w) { set_jwt(w, kAdminToken); }},
+        {"secret.service_env_literal", "jwt_literal",
+         [](World& w) { w.spec.services[0].env["JWT_SECRET_KEY"] = {EnvValue::Kind::literal, kJwt}; }},
+        {"secret.service_env_literal", "api_key_literal",
+         [](World& w) { w.spec.services[0].env["OPENAI_API_KEY"] = {EnvValue::Kind::literal, "sk-abc"}; }},
+        {"secret.service_env_literal", "database_url_with_password",
+         [](World& w) {
+             w.spec.services[0].env["DATABASE_URL"] = {
+                 EnvValue::Kind::literal, std::string("postgresql://app:") + kDbPassword + "@db.internal/chat"};
+         }},
         {"security.auth_disabled", "false", [](World& w) { w.spec.security.require_auth = false; }},
         {"security.cors_wildcard", "star", [](World& w) { w.spec.security.cors_origins.push_back("*"); }},
         {"security.cors_wildcard", "subdomain_star",
@@ -134,6 +144,8 @@ const std::vector<Case>& cases() {
          [](World& w) { set_url(w, "postgresql://app:Xi7dzsza@db.internal/chat?sslmode=require"); }},
         {"database.weak_password", "marker",
          [](World& w) { set_url(w, "postgresql://memory_user:your-secure-password@localhost/chat"); }},
+        {"database.inline_password", "in_spec_file",
+         [](World& w) { w.facts.database_password_in_spec = true; }},
         {"database.embedded_in_production", "embedded",
          [](World& w) {
              w.spec.database.url.reset();
@@ -337,6 +349,23 @@ TEST(DatabaseUrl, ParseErrorsKeepWhatIsNotThePassword) {
     set_url(w, "postgresql://app:Ab3x%2FdEfG%40hIjKlMnOpQr@db.internal:5432/chat?sslmode=verify-full");
     EXPECT_TRUE(with_id(w.run(), "database.url_invalid").empty());
     EXPECT_TRUE(with_id(w.run(), "database.weak_password").empty());
+}
+
+TEST(ServiceEnv, OnlySecretLikeLiteralsFire) {
+    World w = good_world(Environment::production);
+    auto& env = w.spec.services[0].env;
+    env["JWT_SECRET_KEY"] = {EnvValue::Kind::secret, "jwt_secret"};
+    env["DATABASE_URL"] = {EnvValue::Kind::database_url, ""};
+    env["REPLICA_URL"] = {EnvValue::Kind::literal, "postgresql://reader@db.internal/chat"};  // no password
+    for (const char* name : {"PORT", "TOKEN_EXPIRY_HOURS", "JWT_EXPIRATION_HOURS", "PASSWORD_MIN_LENGTH",
+                             "JWT_SECRET_FILE", "AWS_ACCESS_KEY_ID", "SUPABASE_ANON_KEY", "JWT_PUBLIC_KEY",
+                             "BCRYPT_ROUNDS", "JWT_ALGORITHM"})
+        env[name] = {EnvValue::Kind::literal, "something"};
+    env["EMPTY_SECRET"] = {EnvValue::Kind::literal, ""};
+    for (const auto& f : with_id(w.run(), "secret.service_env_literal")) ADD_FAILURE() << f.path << ": " << f.message;
+    for (const char* name : {"JWT_SECRET_KEY", "SUPABASE_JWT_SECRET", "DB_PASSWORD", "CLAUDE_API_KEY", "SECRET_KEY",
+                             "GITHUB_TOKEN", "smtp_password", "STRIPE_APIKEY", "SECRET_KEY_BASE"})
+        EXPECT_TRUE(secret_like_env_name(name)) << name;
 }
 
 TEST(RuleTable, EveryRuleHasAFiringCase) {
