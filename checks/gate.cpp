@@ -166,6 +166,10 @@ GateFacts gather_facts(const Spec& spec, const GateOptions& options) {
     GateFacts facts;
     facts.uid = ::geteuid();
     if (const char* mode = std::getenv("PGSSLMODE")) facts.pgsslmode = mode;
+    if (const char* host = std::getenv("PGHOST"); host && *host)
+        facts.pghost = host;
+    else if (const char* addr = std::getenv("PGHOSTADDR"); addr && *addr)
+        facts.pghost = addr;
     facts.database_password_in_spec = password_in_spec_file(spec);
     if (spec.backups) facts.backup_dir = stat_dir(under(spec.folder, spec.backups->dir), true);
     facts.migrations_dir = stat_dir(under(spec.folder, spec.migrations.dir), false);

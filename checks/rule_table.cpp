@@ -183,7 +183,17 @@ std::string listen_host(const std::string& listen) {
 }
 
 bool is_loopback_host(const std::string& host) {
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0 || host == "ip6-localhost";
+    if (host == "localhost" || host == "::1" || host == "[::1]" || host == "ip6-localhost") return true;
+    if (host.rfind("127.", 0) != 0) return false;
+    // 127.0.0.0/8 as an address, not a name that merely starts with "127." (127.db.example.com).
+    int dots = 0;
+    for (char c : host) {
+        if (c == '.')
+            ++dots;
+        else if (c < '0' || c > '9')
+            return false;
+    }
+    return dots == 3;
 }
 
 std::vector<Finding> evaluate(const Spec& spec, const std::map<std::string, ResolvedSecret>* secrets,

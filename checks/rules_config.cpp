@@ -188,7 +188,18 @@ void check_database_url_invalid(const RuleContext& ctx, Hits& hits) {
 
 void check_database_sslmode(const RuleContext& ctx, Hits& hits) {
     auto info = parsed_url(ctx);
-    if (!info || info->is_loopback()) return;
+    if (!info) return;
+    // libpq's hosts: the URL's, else PGHOST; none, or a socket folder, is local.
+    std::string hosts = info->host();
+    if (hosts.empty() && ctx.facts.pghost) hosts = *ctx.facts.pghost;
+    bool local = true;
+    for (std::size_t start = 0; start <= hosts.size() && local;) {
+        auto end = std::min(hosts.find(',', start), hosts.size());
+        std::string one = hosts.substr(start, end - start);
+        local = one.empty() || one.front() == '/' || is_loopback_host(one);
+        start = end + 1;
+    }
+    if (local) return;
     std::string mode = info->get("sslmode");
     std::string said = "sslmode is " + mode;
     if (mode.empty() && ctx.facts.pgsslmode) {
@@ -200,7 +211,7 @@ void check_database_sslmode(const RuleContext& ctx, Hits& hits) {
     if (mode != "" && mode != "disable" && mode != "allow" && mode != "prefer") return;
     hits.push_back({"database.url",
                     fmt::format("{} for the non-loopback host {}: the connection may be unencrypted", said,
-                                info->host()),
+                                hosts),
                     "add sslmode=verify-full (or at least require) to database.url"});
 }
 

@@ -138,6 +138,19 @@ const std::vector<Case>& cases() {
              set_url(w, std::string("postgresql://app:") + kDbPassword + "@db.internal:5432/chat");
              w.facts.pgsslmode = "prefer";
          }},
+        {"database.sslmode", "name_starting_with_127",
+         [](World& w) {
+             set_url(w, std::string("postgresql://app:") + kDbPassword + "@127.db.example.com/chat?sslmode=disable");
+         }},
+        {"database.sslmode", "no_host_but_pghost",
+         [](World& w) {
+             set_url(w, std::string("postgresql:///chat?user=app&password=") + kDbPassword);
+             w.facts.pghost = "db.internal";
+         }},
+        {"database.sslmode", "one_of_several_hosts_remote",
+         [](World& w) {
+             set_url(w, std::string("postgresql://app:") + kDbPassword + "@127.0.0.1,db.internal/chat");
+         }},
         {"database.weak_password", "placeholder",
          [](World& w) { set_url(w, "postgresql://app:password@db.internal/chat?sslmode=require"); }},
         {"database.weak_password", "short",
@@ -159,6 +172,11 @@ const std::vector<Case>& cases() {
         {"admin.exposed_without_token", "port_only",
          [](World& w) {
              w.spec.admin.listen = ":9180";
+             w.spec.admin.token = {};
+         }},
+        {"admin.exposed_without_token", "name_starting_with_127",
+         [](World& w) {
+             w.spec.admin.listen = "127.admin.example.com:9180";
              w.spec.admin.token = {};
          }},
         {"admin.weak_token", "literal_word",
