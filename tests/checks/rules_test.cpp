@@ -115,6 +115,7 @@ const std::vector<Case>& cases() {
          [](World& w) { set_url(w, "host=db.internal dbname"); }},
         {"database.url_invalid", "bad_uri_parameter",
          [](World& w) { set_url(w, "postgresql://db.internal/chat?nosuchparameter=1"); }},
+        {"database.url_invalid", "sqlite_file_path", [](World& w) { set_url(w, "sqlite:///data/memoai.db"); }},
         {"database.url_invalid", "bad_percent_encoding",
          [](World& w) { set_url(w, "postgresql://app:S3cr%ZZetPassw0rdXYZ@db.internal/chat?sslmode=require"); }},
         {"database.url_invalid", "unencoded_slash_in_password",
