@@ -103,6 +103,16 @@ void check_secret_inline_value(const RuleContext& ctx, Hits& hits) {
                         "move it to a file (`file: /etc/steward/" + s.name +
                             "`, mode 0600) or an environment variable (`env: ...`)"});
     }
+    // The backup keys take "secret:NAME"; a literal is a key written into the spec, judged by no secret rule.
+    if (!ctx.spec.backups) return;
+    auto literal = [&](const SecretOrValue& ref, const std::string& path, const std::string& name) {
+        if (ref.empty() || ref.is_secret()) return;
+        hits.push_back({path, path + " is written inline in the spec, not secret:NAME",
+                        "declare it under secrets: (`" + name + ": { file: /etc/steward/" + name +
+                            ", kind: key }`, mode 0600) and set " + path + ": \"secret:" + name + "\""});
+    };
+    literal(ctx.spec.backups->encryption_key, "backups.encryption.key", "backup_key");
+    if (ctx.spec.backups->sftp) literal(ctx.spec.backups->sftp->key, "backups.offsite.sftp.key", "backup_ssh_key");
 }
 
 void check_secret_file_mode(const RuleContext& ctx, Hits& hits) {

@@ -81,6 +81,16 @@ const std::vector<Case>& cases() {
              w.spec.secrets[0].source = SecretSpec::Source::value;
              w.spec.secrets[0].value = kJwt;
          }},
+        {"secret.inline_value", "backup_encryption_key",
+         [](World& w) { w.spec.backups->encryption_key = {"", "k3Y7mPq9vX2rT5wZ8bN4cL6hJ1sD0fG3"}; }},
+        {"secret.inline_value", "sftp_private_key",
+         [](World& w) {
+             SftpSpec sftp;
+             sftp.host = "backup.example.com";
+             sftp.user = "chat";
+             sftp.key = {"", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n"};
+             w.spec.backups->sftp = sftp;
+         }},
         {"secret.file_mode", "group_readable",
          [](World& w) { w.secrets["admin_token"].file_mode = 0100640; }},
         {"secret.file_mode", "world_readable",
@@ -385,6 +395,15 @@ TEST(ServiceEnv, OnlySecretLikeLiteralsFire) {
     for (const char* name : {"JWT_SECRET_KEY", "SUPABASE_JWT_SECRET", "DB_PASSWORD", "CLAUDE_API_KEY", "SECRET_KEY",
                              "GITHUB_TOKEN", "smtp_password", "STRIPE_APIKEY", "SECRET_KEY_BASE"})
         EXPECT_TRUE(secret_like_env_name(name)) << name;
+}
+
+TEST(InlineValue, BackupKeysFromSecretsAreFine) {
+    World w = good_world(Environment::production);
+    w.spec.backups->encryption_key = {"admin_token", ""};
+    SftpSpec sftp;
+    sftp.key = {"admin_token", ""};
+    w.spec.backups->sftp = sftp;
+    EXPECT_TRUE(with_id(w.run(), "secret.inline_value").empty());
 }
 
 TEST(RuleTable, EveryRuleHasAFiringCase) {
