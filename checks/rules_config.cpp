@@ -209,10 +209,10 @@ void check_database_sslmode(const RuleContext& ctx, Hits& hits) {
         said = "sslmode is not set (libpq defaults to prefer)";
     }
     if (mode != "" && mode != "disable" && mode != "allow" && mode != "prefer") return;
-    hits.push_back({"database.url",
-                    fmt::format("{} for the non-loopback host {}: the connection may be unencrypted", said,
-                                hosts),
-                    "add sslmode=verify-full (or at least require) to database.url"});
+    hits.push_back(
+        {"database.url",
+         fmt::format("{} for the non-loopback host {}: the connection may be unencrypted", said, hosts),
+         "add sslmode=verify-full (or at least require) to database.url"});
 }
 
 void check_database_weak_password(const RuleContext& ctx, Hits& hits) {

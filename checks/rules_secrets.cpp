@@ -112,7 +112,8 @@ void check_secret_inline_value(const RuleContext& ctx, Hits& hits) {
                             ", kind: key }`, mode 0600) and set " + path + ": \"secret:" + name + "\""});
     };
     literal(ctx.spec.backups->encryption_key, "backups.encryption.key", "backup_key");
-    if (ctx.spec.backups->sftp) literal(ctx.spec.backups->sftp->key, "backups.offsite.sftp.key", "backup_ssh_key");
+    if (ctx.spec.backups->sftp)
+        literal(ctx.spec.backups->sftp->key, "backups.offsite.sftp.key", "backup_ssh_key");
 }
 
 void check_secret_file_mode(const RuleContext& ctx, Hits& hits) {
@@ -174,9 +175,9 @@ bool secret_like_env_name(const std::string& name) {
         return false;
     };
     // Settings about a secret, not the secret: TOKEN_EXPIRY_HOURS, PASSWORD_MIN_LENGTH, JWT_SECRET_FILE.
-    if (any({"EXPIRY", "EXPIRATION", "EXPIRES", "HOURS", "MINUTES", "SECONDS", "DAYS", "TTL", "TIMEOUT", "LENGTH",
-             "LEN", "ALGORITHM", "ALG", "ROUNDS", "FILE", "PATH", "DIR", "URL", "HEADER", "NAME", "ENABLED",
-             "REQUIRED", "TYPE", "ID", "PREFIX"},
+    if (any({"EXPIRY", "EXPIRATION", "EXPIRES",   "HOURS",    "MINUTES", "SECONDS", "DAYS",  "TTL", "TIMEOUT",
+             "LENGTH", "LEN",        "ALGORITHM", "ALG",      "ROUNDS",  "FILE",    "PATH",  "DIR", "URL",
+             "HEADER", "NAME",       "ENABLED",   "REQUIRED", "TYPE",    "ID",      "PREFIX"},
             words.back()))
         return false;
     for (const auto& w : words) {

@@ -22,7 +22,8 @@ inline constexpr const char* kStrongDbPassword = "T2WL2ZTm6LIT58WD45d7sJQ";
 struct SpecText {
     std::string environment = "production";
     // The password comes from the environment: written into the spec it is database.inline_password.
-    std::string database_url = "postgresql://app:${GATE_TEST_DB_PASSWORD}@db.internal:5432/chat?sslmode=verify-full";
+    std::string database_url =
+        "postgresql://app:${GATE_TEST_DB_PASSWORD}@db.internal:5432/chat?sslmode=verify-full";
     std::string security =
         "{ require_auth: true, cors_origins: [https://app.example.com], cookie_secure: true, "
         "base_url: https://chat.example.com, hsts: true, debug: false, rate_limit_per_minute: 60 }";

@@ -82,7 +82,9 @@ const std::vector<Case>& cases() {
              w.spec.secrets[0].value = kJwt;
          }},
         {"secret.inline_value", "backup_encryption_key",
-         [](World& w) { w.spec.backups->encryption_key = {"", "k3Y7mPq9vX2rT5wZ8bN4cL6hJ1sD0fG3"}; }},
+         [](World& w) {
+             w.spec.backups->encryption_key = {"", "k3Y7mPq9vX2rT5wZ8bN4cL6hJ1sD0fG3"};
+         }},
         {"secret.inline_value", "sftp_private_key",
          [](World& w) {
              SftpSpec sftp;
@@ -99,13 +101,18 @@ const std::vector<Case>& cases() {
          [](World& w) { w.secrets["admin_token"].file_owner = ::geteuid() + 1; }},
         {"secret.reused", "same_value", [](World& w) { set_jwt(w, kAdminToken); }},
         {"secret.service_env_literal", "jwt_literal",
-         [](World& w) { w.spec.services[0].env["JWT_SECRET_KEY"] = {EnvValue::Kind::literal, kJwt}; }},
+         [](World& w) {
+             w.spec.services[0].env["JWT_SECRET_KEY"] = {EnvValue::Kind::literal, kJwt};
+         }},
         {"secret.service_env_literal", "api_key_literal",
-         [](World& w) { w.spec.services[0].env["OPENAI_API_KEY"] = {EnvValue::Kind::literal, "sk-abc"}; }},
+         [](World& w) {
+             w.spec.services[0].env["OPENAI_API_KEY"] = {EnvValue::Kind::literal, "sk-abc"};
+         }},
         {"secret.service_env_literal", "database_url_with_password",
          [](World& w) {
              w.spec.services[0].env["DATABASE_URL"] = {
-                 EnvValue::Kind::literal, std::string("postgresql://app:") + kDbPassword + "@db.internal/chat"};
+                 EnvValue::Kind::literal,
+                 std::string("postgresql://app:") + kDbPassword + "@db.internal/chat"};
          }},
         {"security.auth_disabled", "false", [](World& w) { w.spec.security.require_auth = false; }},
         {"security.cors_wildcard", "star", [](World& w) { w.spec.security.cors_origins.push_back("*"); }},
@@ -125,11 +132,16 @@ const std::vector<Case>& cases() {
          [](World& w) { set_url(w, "host=db.internal dbname"); }},
         {"database.url_invalid", "bad_uri_parameter",
          [](World& w) { set_url(w, "postgresql://db.internal/chat?nosuchparameter=1"); }},
-        {"database.url_invalid", "sqlite_file_path", [](World& w) { set_url(w, "sqlite:///data/memoai.db"); }},
+        {"database.url_invalid", "sqlite_file_path",
+         [](World& w) { set_url(w, "sqlite:///data/memoai.db"); }},
         {"database.url_invalid", "bad_percent_encoding",
-         [](World& w) { set_url(w, "postgresql://app:S3cr%ZZetPassw0rdXYZ@db.internal/chat?sslmode=require"); }},
+         [](World& w) {
+             set_url(w, "postgresql://app:S3cr%ZZetPassw0rdXYZ@db.internal/chat?sslmode=require");
+         }},
         {"database.url_invalid", "unencoded_slash_in_password",
-         [](World& w) { set_url(w, "postgresql://app:Ab3/dEfGhIjKlMnOpQr@db.internal/chat?sslmode=require"); }},
+         [](World& w) {
+             set_url(w, "postgresql://app:Ab3/dEfGhIjKlMnOpQr@db.internal/chat?sslmode=require");
+         }},
         {"database.url_invalid", "unencoded_at_in_password",
          [](World& w) { set_url(w, "postgresql://app:abcdEFGH@ijklMNOP@db.internal/chat?sslmode=disable"); }},
         {"database.sslmode", "absent",
@@ -151,7 +163,8 @@ const std::vector<Case>& cases() {
          }},
         {"database.sslmode", "name_starting_with_127",
          [](World& w) {
-             set_url(w, std::string("postgresql://app:") + kDbPassword + "@127.db.example.com/chat?sslmode=disable");
+             set_url(w, std::string("postgresql://app:") + kDbPassword +
+                            "@127.db.example.com/chat?sslmode=disable");
          }},
         {"database.sslmode", "no_host_but_pghost",
          [](World& w) {
@@ -342,7 +355,8 @@ TEST(DatabaseUrl, NoPieceOfThePasswordInAnyFinding) {
     const std::vector<Url> urls = {
         {"postgresql://app:S3cr%ZZetPassw0rdXYZ@db.internal/chat", {"S3cr", "Passw0rd", "ZZet"}},
         {"postgresql://app:pw@db.internal/chat?password=Se%cretVal42", {"cretVal42"}},
-        {"host=db.internal user=app password=Hunter2Xy SecretTailQ sslmode=require", {"Hunter2Xy", "SecretTailQ"}},
+        {"host=db.internal user=app password=Hunter2Xy SecretTailQ sslmode=require",
+         {"Hunter2Xy", "SecretTailQ"}},
         {"postgresql://app:Ab3x/dEfGhIjKlMnOpQr@db.internal/chat", {"Ab3x", "dEfGhIjKlMnOpQr"}},
         {"postgresql://app:abcdEFGH@ijklMNOP@db.internal/chat", {"abcdEFGH", "ijklMNOP"}},
         {"postgresql://app:abcdEFGH@ijklMNOP@db.internal:5x/chat", {"abcdEFGH", "ijklMNOP"}},
@@ -386,14 +400,16 @@ TEST(ServiceEnv, OnlySecretLikeLiteralsFire) {
     env["JWT_SECRET_KEY"] = {EnvValue::Kind::secret, "jwt_secret"};
     env["DATABASE_URL"] = {EnvValue::Kind::database_url, ""};
     env["REPLICA_URL"] = {EnvValue::Kind::literal, "postgresql://reader@db.internal/chat"};  // no password
-    for (const char* name : {"PORT", "TOKEN_EXPIRY_HOURS", "JWT_EXPIRATION_HOURS", "PASSWORD_MIN_LENGTH",
-                             "JWT_SECRET_FILE", "AWS_ACCESS_KEY_ID", "SUPABASE_ANON_KEY", "JWT_PUBLIC_KEY",
-                             "BCRYPT_ROUNDS", "JWT_ALGORITHM"})
+    for (const char* name :
+         {"PORT", "TOKEN_EXPIRY_HOURS", "JWT_EXPIRATION_HOURS", "PASSWORD_MIN_LENGTH", "JWT_SECRET_FILE",
+          "AWS_ACCESS_KEY_ID", "SUPABASE_ANON_KEY", "JWT_PUBLIC_KEY", "BCRYPT_ROUNDS", "JWT_ALGORITHM"})
         env[name] = {EnvValue::Kind::literal, "something"};
     env["EMPTY_SECRET"] = {EnvValue::Kind::literal, ""};
-    for (const auto& f : with_id(w.run(), "secret.service_env_literal")) ADD_FAILURE() << f.path << ": " << f.message;
-    for (const char* name : {"JWT_SECRET_KEY", "SUPABASE_JWT_SECRET", "DB_PASSWORD", "CLAUDE_API_KEY", "SECRET_KEY",
-                             "GITHUB_TOKEN", "smtp_password", "STRIPE_APIKEY", "SECRET_KEY_BASE"})
+    for (const auto& f : with_id(w.run(), "secret.service_env_literal"))
+        ADD_FAILURE() << f.path << ": " << f.message;
+    for (const char* name :
+         {"JWT_SECRET_KEY", "SUPABASE_JWT_SECRET", "DB_PASSWORD", "CLAUDE_API_KEY", "SECRET_KEY",
+          "GITHUB_TOKEN", "smtp_password", "STRIPE_APIKEY", "SECRET_KEY_BASE"})
         EXPECT_TRUE(secret_like_env_name(name)) << name;
 }
 

@@ -167,7 +167,8 @@ TEST(Canary, UnparseableDatabaseUrlShowsNoPieceOfThePassword) {
         SpecText t;
         t.database_url = url;
         Deployment d(t);
-        for (const auto& args : std::vector<std::vector<std::string>>{{}, {"--json"}, {"--connect", "--json"}}) {
+        for (const auto& args :
+             std::vector<std::vector<std::string>>{{}, {"--json"}, {"--connect", "--json"}}) {
             auto r = d.check(args);
             EXPECT_EQ(r.status, 1) << url << r.out << r.err;
             EXPECT_NE(r.out.find("database.url_invalid"), std::string::npos) << r.out;
