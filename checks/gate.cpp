@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <pqxx/nontransaction>
 #include <regex>
 #include <system_error>
 
+#include "checks/rule.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
 #include "core/process.hpp"
@@ -96,6 +99,11 @@ ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
     std::string dbname;
     try {
         pg::ConnInfo info = pg::parse_conninfo(url);
+        // libpq would fail on it, quoting pieces of the password in its error: do not try.
+        if (!misparsed_url(info).empty()) {
+            c.error = "database.url cannot be parsed: " + misparsed_url(info);
+            return c;
+        }
         password = info.get("password");
         dbname = info.dbname();
     } catch (const std::exception&) {
@@ -134,12 +142,35 @@ ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
     return c;
 }
 
+// Whether database.url's password sits in the spec file itself rather than coming from ${VAR}.
+bool password_in_spec_file(const Spec& spec) {
+    if (!spec.database.url || spec.file.empty()) return false;
+    std::string password;
+    try {
+        password = pg::parse_conninfo(*spec.database.url).get("password");
+    } catch (const std::exception&) {
+        return false;
+    }
+    if (password.empty()) return false;
+    std::ifstream in(spec.file, std::ios::binary);
+    if (!in) return false;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find(*spec.database.url) != std::string::npos) return true;
+    // A short password would be found by chance in any text; it is weak_password's anyway.
+    return password.size() >= 8 && text.find(password) != std::string::npos;
+}
+
 }  // namespace
 
 GateFacts gather_facts(const Spec& spec, const GateOptions& options) {
     GateFacts facts;
     facts.uid = ::geteuid();
     if (const char* mode = std::getenv("PGSSLMODE")) facts.pgsslmode = mode;
+    if (const char* host = std::getenv("PGHOST"); host && *host)
+        facts.pghost = host;
+    else if (const char* addr = std::getenv("PGHOSTADDR"); addr && *addr)
+        facts.pghost = addr;
+    facts.database_password_in_spec = password_in_spec_file(spec);
     if (spec.backups) facts.backup_dir = stat_dir(under(spec.folder, spec.backups->dir), true);
     facts.migrations_dir = stat_dir(under(spec.folder, spec.migrations.dir), false);
     for (const auto& svc : spec.services)

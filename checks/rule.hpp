@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "checks/gate.hpp"
+#include "core/pg.hpp"
 
 namespace steward::checks {
 
@@ -42,6 +43,13 @@ std::string listen_host(const std::string& listen);
 // 127.0.0.0/8, ::1, localhost.
 bool is_loopback_host(const std::string& host);
 
+// Why a URL that libpq did parse is still not what the user meant ("" when fine): a port that is not a
+// number or a host with '@' in it come from an unencoded '/', '?', '#' or '@' in the password. Never
+// quotes the URL, since the misplaced parts are pieces of the password.
+std::string misparsed_url(const pg::ConnInfo& info);
+// libpq's parse error for `url` with every quoted fragment that overlaps the URL's password masked.
+std::string safe_parse_error(const std::string& url, const std::string& error);
+
 // Secrets (rules_secrets.cpp)
 void check_secret_missing(const RuleContext&, Hits&);
 void check_secret_too_short(const RuleContext&, Hits&);
@@ -51,6 +59,9 @@ void check_secret_inline_value(const RuleContext&, Hits&);
 void check_secret_file_mode(const RuleContext&, Hits&);
 void check_secret_file_owner(const RuleContext&, Hits&);
 void check_secret_reused(const RuleContext&, Hits&);
+void check_secret_service_env_literal(const RuleContext&, Hits&);
+// A services.<name>.env variable name that says it holds a secret (JWT_SECRET_KEY, DB_PASSWORD, ...).
+bool secret_like_env_name(const std::string& name);
 
 // Security, database, admin API (rules_config.cpp)
 void check_security_auth_disabled(const RuleContext&, Hits&);
@@ -65,6 +76,7 @@ void check_database_url_invalid(const RuleContext&, Hits&);
 void check_database_sslmode(const RuleContext&, Hits&);
 void check_database_weak_password(const RuleContext&, Hits&);
 void check_database_embedded_in_production(const RuleContext&, Hits&);
+void check_database_inline_password(const RuleContext&, Hits&);
 void check_admin_exposed_without_token(const RuleContext&, Hits&);
 void check_admin_weak_token(const RuleContext&, Hits&);
 void check_admin_inline_token(const RuleContext&, Hits&);

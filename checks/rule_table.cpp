@@ -30,6 +30,8 @@ const std::vector<Rule> kRules = {
       "a secret file owned by another user can be replaced by that user"}, check_secret_file_owner},
     {{"secret.reused", W, E, E, Needs::secrets,
       "one value used for two secrets means one leak compromises both"}, check_secret_reused},
+    {{"secret.service_env_literal", Off, W, E, Needs::spec,
+      "a service env var named like a secret but not taken from secrets: sits in the spec and escapes every secret rule"}, check_secret_service_env_literal},
 
     {{"security.auth_disabled", W, E, E, Needs::spec,
       "with require_auth false every API endpoint is open to anyone"}, check_security_auth_disabled},
@@ -56,8 +58,10 @@ const std::vector<Rule> kRules = {
       "a short, default or low-entropy database password is guessed in minutes"}, check_database_weak_password},
     {{"database.embedded_in_production", Off, W, E, Needs::spec,
       "the embedded PostgreSQL is a single local process for development, without replication or tuning"}, check_database_embedded_in_production},
+    {{"database.inline_password", Off, W, E, Needs::spec,
+      "a database password written into the spec ends up in version control and backups of the config"}, check_database_inline_password},
 
-    {{"admin.exposed_without_token", E, E, E, Needs::spec,
+    {{"admin.exposed_without_token", W, E, E, Needs::spec,
       "the admin API restarts services and restores backups; on the network without a token anyone can"}, check_admin_exposed_without_token},
     {{"admin.weak_token", W, E, E, Needs::spec,
       "the admin token guards restarts and restores: it needs the strength of any other token"}, check_admin_weak_token},
@@ -179,7 +183,17 @@ std::string listen_host(const std::string& listen) {
 }
 
 bool is_loopback_host(const std::string& host) {
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0 || host == "ip6-localhost";
+    if (host == "localhost" || host == "::1" || host == "[::1]" || host == "ip6-localhost") return true;
+    if (host.rfind("127.", 0) != 0) return false;
+    // 127.0.0.0/8 as an address, not a name that merely starts with "127." (127.db.example.com).
+    int dots = 0;
+    for (char c : host) {
+        if (c == '.')
+            ++dots;
+        else if (c < '0' || c > '9')
+            return false;
+    }
+    return dots == 3;
 }
 
 std::vector<Finding> evaluate(const Spec& spec, const std::map<std::string, ResolvedSecret>* secrets,

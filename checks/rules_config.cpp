@@ -1,6 +1,8 @@
 // Security, database and admin API rules: settings that make the deployment unsafe.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "checks/rule.hpp"
 #include "checks/strength.hpp"
 #include "core/pg.hpp"
@@ -25,16 +27,83 @@ std::string weakness(const std::string& value, std::size_t min_length) {
     return {};
 }
 
+// The parsed database.url; nullopt when it does not parse or parses into something unintended.
 std::optional<pg::ConnInfo> parsed_url(const RuleContext& ctx) {
     if (!ctx.spec.database.url) return std::nullopt;
     try {
-        return pg::parse_conninfo(*ctx.spec.database.url);
+        auto info = pg::parse_conninfo(*ctx.spec.database.url);
+        if (!misparsed_url(info).empty()) return std::nullopt;
+        return info;
     } catch (const std::exception&) {
         return std::nullopt;
     }
 }
 
+// The parts of a connection string that may hold the password: a URI's userinfo after the first ':'
+// (up to the last '@', since an unencoded '@' may be part of it) and whatever follows "password=".
+std::vector<std::string> password_regions(const std::string& url) {
+    std::vector<std::string> out;
+    auto scheme = url.find("://");
+    if (scheme != std::string::npos) {
+        std::string rest = url.substr(scheme + 3);
+        auto at = rest.rfind('@');
+        auto colon = rest.find(':');
+        if (at != std::string::npos && colon != std::string::npos && colon < at)
+            out.push_back(rest.substr(colon + 1, at - colon - 1));
+    }
+    for (auto p = url.find("password"); p != std::string::npos; p = url.find("password", p + 1)) {
+        auto eq = url.find('=', p);
+        if (eq != std::string::npos) out.push_back(url.substr(eq + 1));
+    }
+    return out;
+}
+
+bool overlaps(const std::string& fragment, const std::string& region) {
+    if (fragment.size() < 3 || region.empty()) return false;
+    if (region.find(fragment) != std::string::npos || fragment.find(region) != std::string::npos) return true;
+    std::size_t k = std::min<std::size_t>({4, fragment.size(), region.size()});
+    for (std::size_t i = 0; i + k <= fragment.size(); ++i)
+        if (region.find(fragment.substr(i, k)) != std::string::npos) return true;
+    return false;
+}
+
+bool all_digits(const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 }  // namespace
+
+std::string misparsed_url(const pg::ConnInfo& info) {
+    std::string port = info.get("port");
+    for (std::size_t start = 0; !port.empty() && start <= port.size();) {
+        auto end = std::min(port.find(',', start), port.size());
+        std::string one = port.substr(start, end - start);
+        if (!one.empty() && !all_digits(one)) return "its port is not a number";
+        start = end + 1;
+    }
+    if (info.host().find('@') != std::string::npos) return "its host contains '@'";
+    return {};
+}
+
+std::string safe_parse_error(const std::string& url, const std::string& error) {
+    auto regions = password_regions(url);
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < error.size()) {
+        auto open = error.find('"', pos);
+        auto close = open == std::string::npos ? std::string::npos : error.find('"', open + 1);
+        if (close == std::string::npos) {
+            out += error.substr(pos);
+            break;
+        }
+        std::string fragment = error.substr(open + 1, close - open - 1);
+        bool secret = std::any_of(regions.begin(), regions.end(),
+                                  [&](const std::string& r) { return overlaps(fragment, r); });
+        out += error.substr(pos, open + 1 - pos) + (secret ? "***" : fragment) + '"';
+        pos = close + 1;
+    }
+    return out;
+}
 
 void check_security_auth_disabled(const RuleContext& ctx, Hits& hits) {
     if (ctx.spec.security.require_auth) return;
@@ -102,17 +171,35 @@ void check_security_no_rate_limit(const RuleContext& ctx, Hits& hits) {
 void check_database_url_invalid(const RuleContext& ctx, Hits& hits) {
     const auto& url = ctx.spec.database.url;
     if (!url || url->empty()) return;
+    constexpr const char* kEncode =
+        "percent-encode special characters of the password ('/' %2F, '@' %40, '?' %3F, '#' %23, '%' %25); "
+        "form: postgresql://user:password@host:5432/dbname?sslmode=verify-full";
+    std::string why;
     try {
-        (void)pg::parse_conninfo(*url);
+        why = misparsed_url(pg::parse_conninfo(*url));
+        if (why.empty()) return;
+        why += " (libpq split the URL in unintended places)";
     } catch (const std::exception& e) {
-        hits.push_back({"database.url", fmt::format("database.url cannot be parsed: {}", e.what()),
-                        "use postgresql://user:password@host:5432/dbname?sslmode=verify-full"});
+        // libpq quotes the offending piece, which may be part of the password.
+        why = safe_parse_error(*url, e.what());
     }
+    hits.push_back({"database.url", "database.url cannot be parsed: " + why, kEncode});
 }
 
 void check_database_sslmode(const RuleContext& ctx, Hits& hits) {
     auto info = parsed_url(ctx);
-    if (!info || info->is_loopback()) return;
+    if (!info) return;
+    // libpq's hosts: the URL's, else PGHOST; none, or a socket folder, is local.
+    std::string hosts = info->host();
+    if (hosts.empty() && ctx.facts.pghost) hosts = *ctx.facts.pghost;
+    bool local = true;
+    for (std::size_t start = 0; start <= hosts.size() && local;) {
+        auto end = std::min(hosts.find(',', start), hosts.size());
+        std::string one = hosts.substr(start, end - start);
+        local = one.empty() || one.front() == '/' || is_loopback_host(one);
+        start = end + 1;
+    }
+    if (local) return;
     std::string mode = info->get("sslmode");
     std::string said = "sslmode is " + mode;
     if (mode.empty() && ctx.facts.pgsslmode) {
@@ -122,10 +209,10 @@ void check_database_sslmode(const RuleContext& ctx, Hits& hits) {
         said = "sslmode is not set (libpq defaults to prefer)";
     }
     if (mode != "" && mode != "disable" && mode != "allow" && mode != "prefer") return;
-    hits.push_back({"database.url",
-                    fmt::format("{} for the non-loopback host {}: the connection may be unencrypted", said,
-                                info->host()),
-                    "add sslmode=verify-full (or at least require) to database.url"});
+    hits.push_back(
+        {"database.url",
+         fmt::format("{} for the non-loopback host {}: the connection may be unencrypted", said, hosts),
+         "add sslmode=verify-full (or at least require) to database.url"});
 }
 
 void check_database_weak_password(const RuleContext& ctx, Hits& hits) {
@@ -144,6 +231,13 @@ void check_database_embedded_in_production(const RuleContext& ctx, Hits& hits) {
     if (!ctx.spec.database.embedded) return;
     hits.push_back({"database.embedded", "database.embedded runs a private development PostgreSQL",
                     "point database.url at a managed or dedicated PostgreSQL server"});
+}
+
+void check_database_inline_password(const RuleContext& ctx, Hits& hits) {
+    if (!ctx.facts.database_password_in_spec) return;
+    hits.push_back({"database.url", "the password of database.url is written in the spec file",
+                    "take it from the environment: url: ${DATABASE_URL}, or "
+                    "postgresql://app:${DB_PASSWORD}@host/db (percent-encoded)"});
 }
 
 void check_admin_exposed_without_token(const RuleContext& ctx, Hits& hits) {

@@ -9,9 +9,15 @@
 namespace steward::checks {
 
 void check_operations_no_backups(const RuleContext& ctx, Hits& hits) {
-    if (ctx.spec.backups) return;
-    hits.push_back({"backups", "no backups are configured",
-                    "add a backups: section with a schedule, dir and retention"});
+    if (!ctx.spec.backups) {
+        hits.push_back({"backups", "no backups are configured",
+                        "add a backups: section with a schedule, dir and retention"});
+        return;
+    }
+    // A backups: section without a schedule only serves `steward backup now` by hand.
+    if (ctx.spec.backups->schedule && !ctx.spec.backups->schedule->empty()) return;
+    hits.push_back({"backups.schedule", "backups has no schedule: no backup is taken automatically",
+                    "set backups.schedule, e.g. \"0 2 * * *\" (every day at 02:00 in the spec's timezone)"});
 }
 
 void check_operations_backup_dir(const RuleContext& ctx, Hits& hits) {

@@ -1,6 +1,8 @@
 // Secret rules: missing, too short, placeholder, low entropy, inline, file mode/owner, reuse.
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "checks/rule.hpp"
 #include "checks/strength.hpp"
 
@@ -101,6 +103,17 @@ void check_secret_inline_value(const RuleContext& ctx, Hits& hits) {
                         "move it to a file (`file: /etc/steward/" + s.name +
                             "`, mode 0600) or an environment variable (`env: ...`)"});
     }
+    // The backup keys take "secret:NAME"; a literal is a key written into the spec, judged by no secret rule.
+    if (!ctx.spec.backups) return;
+    auto literal = [&](const SecretOrValue& ref, const std::string& path, const std::string& name) {
+        if (ref.empty() || ref.is_secret()) return;
+        hits.push_back({path, path + " is written inline in the spec, not secret:NAME",
+                        "declare it under secrets: (`" + name + ": { file: /etc/steward/" + name +
+                            ", kind: key }`, mode 0600) and set " + path + ": \"secret:" + name + "\""});
+    };
+    literal(ctx.spec.backups->encryption_key, "backups.encryption.key", "backup_key");
+    if (ctx.spec.backups->sftp)
+        literal(ctx.spec.backups->sftp->key, "backups.offsite.sftp.key", "backup_ssh_key");
 }
 
 void check_secret_file_mode(const RuleContext& ctx, Hits& hits) {
@@ -140,6 +153,63 @@ void check_secret_reused(const RuleContext& ctx, Hits& hits) {
             hits.push_back({path_of(secrets[i]), "has the same value as secrets." + secrets[j].name,
                             std::string("give every secret its own value; ") + kGenerate});
             break;
+        }
+    }
+}
+
+bool secret_like_env_name(const std::string& name) {
+    std::vector<std::string> words;
+    std::string word;
+    for (char c : name + "_") {
+        if (c == '_' || c == '-' || c == '.') {
+            if (!word.empty()) words.push_back(word);
+            word.clear();
+        } else {
+            word.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+        }
+    }
+    if (words.empty()) return false;
+    auto any = [&](std::initializer_list<const char*> list, const std::string& w) {
+        for (const char* l : list)
+            if (w == l) return true;
+        return false;
+    };
+    // Settings about a secret, not the secret: TOKEN_EXPIRY_HOURS, PASSWORD_MIN_LENGTH, JWT_SECRET_FILE.
+    if (any({"EXPIRY", "EXPIRATION", "EXPIRES",   "HOURS",    "MINUTES", "SECONDS", "DAYS",  "TTL", "TIMEOUT",
+             "LENGTH", "LEN",        "ALGORITHM", "ALG",      "ROUNDS",  "FILE",    "PATH",  "DIR", "URL",
+             "HEADER", "NAME",       "ENABLED",   "REQUIRED", "TYPE",    "ID",      "PREFIX"},
+            words.back()))
+        return false;
+    for (const auto& w : words) {
+        if (w == "PUBLIC" || w == "ANON") return false;  // public keys and Supabase's anon key are not secret
+        if (any({"SECRET", "PASSWORD", "PASSWD", "PWD", "TOKEN", "APIKEY", "CREDENTIALS", "CREDENTIAL"}, w))
+            return true;
+    }
+    return words.back() == "KEY";  // API_KEY, SECRET_KEY, PRIVATE_KEY, OPENAI_API_KEY
+}
+
+void check_secret_service_env_literal(const RuleContext& ctx, Hits& hits) {
+    for (const auto& svc : ctx.spec.services) {
+        for (const auto& [var, value] : svc.env) {
+            if (value.kind != EnvValue::Kind::literal || value.text.empty()) continue;
+            std::string path = "services." + svc.name + ".env." + var;
+            bool url_password = false;
+            if (value.text.rfind("postgres", 0) == 0) {
+                try {
+                    url_password = !pg::parse_conninfo(value.text).get("password").empty();
+                } catch (const std::exception&) {
+                }
+            }
+            if (url_password) {
+                hits.push_back({path, var + " is a database URL with a password written in the spec",
+                                "use " + var + ": \"database:url\" (steward passes its own database.url)"});
+            } else if (secret_like_env_name(var)) {
+                hits.push_back({path,
+                                var + " looks like a secret but is a plain value, not secret:NAME: no secret "
+                                      "rule checks it, and written in the spec it sits in version control",
+                                "declare it under secrets: (file or env, with a kind) and set " + var +
+                                    ": \"secret:<name>\""});
+            }
         }
     }
 }

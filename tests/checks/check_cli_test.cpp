@@ -151,7 +151,7 @@ TEST(CheckCli, ListRulesMatchesTheTable) {
 
 TEST(CheckCli, NoSecretsSkipsResolution) {
     Deployment d;
-    d.env.clear();  // GATE_TEST_JWT unset
+    d.env.erase("GATE_TEST_JWT");
     auto r = d.check({"--json"});
     EXPECT_EQ(r.status, 1) << r.out;
     EXPECT_TRUE(has(finding_ids(parse_json(r.out)), "secret.missing"));
@@ -225,6 +225,37 @@ TEST(CheckCli, ErrorEverywhereOperationsFailDevelopment) {
     EXPECT_TRUE(not_executable) << r.out;
 }
 
+TEST(CheckCli, DatabasePasswordWrittenInTheSpec) {
+    for (const char* name : {"production", "staging", "development"}) {
+        std::string env = name;
+        SCOPED_TRACE(env);
+        SpecText t;
+        t.environment = env;
+        t.database_url = std::string("postgresql://app:") + kStrongDbPassword +
+                         "@db.internal:5432/chat?sslmode=verify-full";
+        Deployment d(t);
+        auto r = d.check({"--json"});
+        EXPECT_EQ(r.status, env == "production" ? 1 : 0) << r.out << r.err;
+        EXPECT_EQ(has(finding_ids(parse_json(r.out)), "database.inline_password"), env != "development")
+            << r.out;
+        EXPECT_EQ(r.out.find(kStrongDbPassword), std::string::npos) << r.out;
+        // Only the password interpolated: nothing of it is in the file.
+        t.database_url =
+            "postgresql://app:${GATE_TEST_DB_PASSWORD}@db.internal:5432/chat?sslmode=verify-full";
+        d.dir.write("steward.yaml", render(t));
+        r = d.check({"--json"});
+        EXPECT_FALSE(has(finding_ids(parse_json(r.out)), "database.inline_password")) << r.out;
+        // The whole URL from the environment.
+        t.database_url = "${GATE_TEST_DB_URL}";
+        d.env["GATE_TEST_DB_URL"] = std::string("postgresql://app:") + kStrongDbPassword +
+                                    "@db.internal:5432/chat?sslmode=verify-full";
+        d.dir.write("steward.yaml", render(t));
+        r = d.check({"--json"});
+        EXPECT_FALSE(has(finding_ids(parse_json(r.out)), "database.inline_password")) << r.out;
+        EXPECT_EQ(r.status, 0) << r.out << r.err;
+    }
+}
+
 TEST(CheckCli, ConnectReportsServerVersionAndPasses) {
     SpecText t;
     t.database_url = cluster_url("postgres");
@@ -257,8 +288,9 @@ TEST(CheckCli, ConnectSeesTheMigrationLock) {
 
 TEST(CheckCli, ConnectToNothingFails) {
     SpecText t;
-    t.database_url = "postgresql://app:" + std::string(kStrongDbPassword) +
-                     "@127.0.0.1:" + std::to_string(free_loopback_port()) + "/chat";
+    t.database_url =
+        "postgresql://app:${GATE_TEST_DB_PASSWORD}@127.0.0.1:" + std::to_string(free_loopback_port()) +
+        "/chat";
     Deployment d(t);
     auto r = d.check({"--json", "--connect"});
     EXPECT_EQ(r.status, 1) << r.out << r.err;

@@ -21,8 +21,9 @@ inline constexpr const char* kStrongDbPassword = "T2WL2ZTm6LIT58WD45d7sJQ";
 // Everything a spec may vary in these tests; the defaults give a production spec with no finding.
 struct SpecText {
     std::string environment = "production";
+    // The password comes from the environment: written into the spec it is database.inline_password.
     std::string database_url =
-        std::string("postgresql://app:") + kStrongDbPassword + "@db.internal:5432/chat?sslmode=verify-full";
+        "postgresql://app:${GATE_TEST_DB_PASSWORD}@db.internal:5432/chat?sslmode=verify-full";
     std::string security =
         "{ require_auth: true, cors_origins: [https://app.example.com], cookie_secure: true, "
         "base_url: https://chat.example.com, hsts: true, debug: false, rate_limit_per_minute: 60 }";
@@ -74,7 +75,8 @@ inline std::string render(const SpecText& t) {
 struct Deployment {
     ::steward::test::TempDir dir{"steward-gate"};
     std::filesystem::path spec;
-    std::map<std::string, std::string> env{{"GATE_TEST_JWT", kStrongJwt}};
+    std::map<std::string, std::string> env{{"GATE_TEST_JWT", kStrongJwt},
+                                           {"GATE_TEST_DB_PASSWORD", kStrongDbPassword}};
 
     explicit Deployment(const SpecText& t = {}, const std::string& admin_token = kStrongAdmin) {
         std::filesystem::create_directories(dir / "migrations");

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "checks/gate.hpp"
+#include "checks/rule.hpp"
 #include "tests/checks/fixtures.hpp"
 
 namespace steward::checks::test {
@@ -80,6 +81,18 @@ const std::vector<Case>& cases() {
              w.spec.secrets[0].source = SecretSpec::Source::value;
              w.spec.secrets[0].value = kJwt;
          }},
+        {"secret.inline_value", "backup_encryption_key",
+         [](World& w) {
+             w.spec.backups->encryption_key = {"", "k3Y7mPq9vX2rT5wZ8bN4cL6hJ1sD0fG3"};
+         }},
+        {"secret.inline_value", "sftp_private_key",
+         [](World& w) {
+             SftpSpec sftp;
+             sftp.host = "backup.example.com";
+             sftp.user = "chat";
+             sftp.key = {"", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n"};
+             w.spec.backups->sftp = sftp;
+         }},
         {"secret.file_mode", "group_readable",
          [](World& w) { w.secrets["admin_token"].file_mode = 0100640; }},
         {"secret.file_mode", "world_readable",
@@ -87,6 +100,20 @@ const std::vector<Case>& cases() {
         {"secret.file_owner", "other_user",
          [](World& w) { w.secrets["admin_token"].file_owner = ::geteuid() + 1; }},
         {"secret.reused", "same_value", [](World& w) { set_jwt(w, kAdminToken); }},
+        {"secret.service_env_literal", "jwt_literal",
+         [](World& w) {
+             w.spec.services[0].env["JWT_SECRET_KEY"] = {EnvValue::Kind::literal, kJwt};
+         }},
+        {"secret.service_env_literal", "api_key_literal",
+         [](World& w) {
+             w.spec.services[0].env["OPENAI_API_KEY"] = {EnvValue::Kind::literal, "sk-abc"};
+         }},
+        {"secret.service_env_literal", "database_url_with_password",
+         [](World& w) {
+             w.spec.services[0].env["DATABASE_URL"] = {
+                 EnvValue::Kind::literal,
+                 std::string("postgresql://app:") + kDbPassword + "@db.internal/chat"};
+         }},
         {"security.auth_disabled", "false", [](World& w) { w.spec.security.require_auth = false; }},
         {"security.cors_wildcard", "star", [](World& w) { w.spec.security.cors_origins.push_back("*"); }},
         {"security.cors_wildcard", "subdomain_star",
@@ -105,6 +132,18 @@ const std::vector<Case>& cases() {
          [](World& w) { set_url(w, "host=db.internal dbname"); }},
         {"database.url_invalid", "bad_uri_parameter",
          [](World& w) { set_url(w, "postgresql://db.internal/chat?nosuchparameter=1"); }},
+        {"database.url_invalid", "sqlite_file_path",
+         [](World& w) { set_url(w, "sqlite:///data/memoai.db"); }},
+        {"database.url_invalid", "bad_percent_encoding",
+         [](World& w) {
+             set_url(w, "postgresql://app:S3cr%ZZetPassw0rdXYZ@db.internal/chat?sslmode=require");
+         }},
+        {"database.url_invalid", "unencoded_slash_in_password",
+         [](World& w) {
+             set_url(w, "postgresql://app:Ab3/dEfGhIjKlMnOpQr@db.internal/chat?sslmode=require");
+         }},
+        {"database.url_invalid", "unencoded_at_in_password",
+         [](World& w) { set_url(w, "postgresql://app:abcdEFGH@ijklMNOP@db.internal/chat?sslmode=disable"); }},
         {"database.sslmode", "absent",
          [](World& w) {
              set_url(w, std::string("postgresql://app:") + kDbPassword + "@db.internal:5432/chat");
@@ -122,12 +161,28 @@ const std::vector<Case>& cases() {
              set_url(w, std::string("postgresql://app:") + kDbPassword + "@db.internal:5432/chat");
              w.facts.pgsslmode = "prefer";
          }},
+        {"database.sslmode", "name_starting_with_127",
+         [](World& w) {
+             set_url(w, std::string("postgresql://app:") + kDbPassword +
+                            "@127.db.example.com/chat?sslmode=disable");
+         }},
+        {"database.sslmode", "no_host_but_pghost",
+         [](World& w) {
+             set_url(w, std::string("postgresql:///chat?user=app&password=") + kDbPassword);
+             w.facts.pghost = "db.internal";
+         }},
+        {"database.sslmode", "one_of_several_hosts_remote",
+         [](World& w) {
+             set_url(w, std::string("postgresql://app:") + kDbPassword + "@127.0.0.1,db.internal/chat");
+         }},
         {"database.weak_password", "placeholder",
          [](World& w) { set_url(w, "postgresql://app:password@db.internal/chat?sslmode=require"); }},
         {"database.weak_password", "short",
          [](World& w) { set_url(w, "postgresql://app:Xi7dzsza@db.internal/chat?sslmode=require"); }},
         {"database.weak_password", "marker",
          [](World& w) { set_url(w, "postgresql://memory_user:your-secure-password@localhost/chat"); }},
+        {"database.inline_password", "in_spec_file",
+         [](World& w) { w.facts.database_password_in_spec = true; }},
         {"database.embedded_in_production", "embedded",
          [](World& w) {
              w.spec.database.url.reset();
@@ -141,6 +196,11 @@ const std::vector<Case>& cases() {
         {"admin.exposed_without_token", "port_only",
          [](World& w) {
              w.spec.admin.listen = ":9180";
+             w.spec.admin.token = {};
+         }},
+        {"admin.exposed_without_token", "name_starting_with_127",
+         [](World& w) {
+             w.spec.admin.listen = "127.admin.example.com:9180";
              w.spec.admin.token = {};
          }},
         {"admin.weak_token", "literal_word",
@@ -162,6 +222,7 @@ const std::vector<Case>& cases() {
              w.spec.backups.reset();
              w.facts.backup_dir.reset();
          }},
+        {"operations.no_backups", "no_schedule", [](World& w) { w.spec.backups->schedule.reset(); }},
         {"operations.backup_dir", "missing",
          [](World& w) {
              w.facts.backup_dir = PathFacts{false, false, false, ""};
@@ -283,6 +344,83 @@ INSTANTIATE_TEST_SUITE_P(Rules, RuleCase, ::testing::ValuesIn(cases()), [](const
         if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
     return n;
 });
+
+// libpq quotes the piece of a URL it cannot parse, and an unencoded '/', '?', '#' or '@' in a password makes
+// it parse into a host or port made of password pieces: no finding may show any of them.
+TEST(DatabaseUrl, NoPieceOfThePasswordInAnyFinding) {
+    struct Url {
+        std::string url;
+        std::vector<std::string> pieces;
+    };
+    const std::vector<Url> urls = {
+        {"postgresql://app:S3cr%ZZetPassw0rdXYZ@db.internal/chat", {"S3cr", "Passw0rd", "ZZet"}},
+        {"postgresql://app:pw@db.internal/chat?password=Se%cretVal42", {"cretVal42"}},
+        {"host=db.internal user=app password=Hunter2Xy SecretTailQ sslmode=require",
+         {"Hunter2Xy", "SecretTailQ"}},
+        {"postgresql://app:Ab3x/dEfGhIjKlMnOpQr@db.internal/chat", {"Ab3x", "dEfGhIjKlMnOpQr"}},
+        {"postgresql://app:abcdEFGH@ijklMNOP@db.internal/chat", {"abcdEFGH", "ijklMNOP"}},
+        {"postgresql://app:abcdEFGH@ijklMNOP@db.internal:5x/chat", {"abcdEFGH", "ijklMNOP"}},
+    };
+    for (const auto& u : urls) {
+        SCOPED_TRACE(u.url);
+        World w = good_world(Environment::production);
+        set_url(w, u.url);
+        auto findings = w.run();
+        EXPECT_FALSE(with_id(findings, "database.url_invalid").empty());
+        for (const auto& f : findings)
+            for (const auto& piece : u.pieces) {
+                EXPECT_EQ(f.message.find(piece), std::string::npos) << f.id << ": " << f.message;
+                EXPECT_EQ(f.hint.find(piece), std::string::npos) << f.id << ": " << f.hint;
+            }
+        // --connect does not hand such a URL to libpq, whose connection error would quote the pieces.
+        GateOptions options;
+        options.connect = true;
+        GateFacts facts = gather_facts(w.spec, options);
+        ASSERT_TRUE(facts.connect);
+        EXPECT_FALSE(facts.connect->answered);
+        for (const auto& piece : u.pieces) EXPECT_EQ(facts.connect->error.find(piece), std::string::npos);
+    }
+}
+
+TEST(DatabaseUrl, ParseErrorsKeepWhatIsNotThePassword) {
+    World w = good_world(Environment::production);
+    set_url(w, "postgresql://db.internal/chat?nosuchparameter=1");
+    auto found = with_id(w.run(), "database.url_invalid");
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_NE(found[0].message.find("\"nosuchparameter\""), std::string::npos) << found[0].message;
+    // Percent-encoded special characters are the right way, and parse into the intended parts.
+    set_url(w, "postgresql://app:Ab3x%2FdEfG%40hIjKlMnOpQr@db.internal:5432/chat?sslmode=verify-full");
+    EXPECT_TRUE(with_id(w.run(), "database.url_invalid").empty());
+    EXPECT_TRUE(with_id(w.run(), "database.weak_password").empty());
+}
+
+TEST(ServiceEnv, OnlySecretLikeLiteralsFire) {
+    World w = good_world(Environment::production);
+    auto& env = w.spec.services[0].env;
+    env["JWT_SECRET_KEY"] = {EnvValue::Kind::secret, "jwt_secret"};
+    env["DATABASE_URL"] = {EnvValue::Kind::database_url, ""};
+    env["REPLICA_URL"] = {EnvValue::Kind::literal, "postgresql://reader@db.internal/chat"};  // no password
+    for (const char* name :
+         {"PORT", "TOKEN_EXPIRY_HOURS", "JWT_EXPIRATION_HOURS", "PASSWORD_MIN_LENGTH", "JWT_SECRET_FILE",
+          "AWS_ACCESS_KEY_ID", "SUPABASE_ANON_KEY", "JWT_PUBLIC_KEY", "BCRYPT_ROUNDS", "JWT_ALGORITHM"})
+        env[name] = {EnvValue::Kind::literal, "something"};
+    env["EMPTY_SECRET"] = {EnvValue::Kind::literal, ""};
+    for (const auto& f : with_id(w.run(), "secret.service_env_literal"))
+        ADD_FAILURE() << f.path << ": " << f.message;
+    for (const char* name :
+         {"JWT_SECRET_KEY", "SUPABASE_JWT_SECRET", "DB_PASSWORD", "CLAUDE_API_KEY", "SECRET_KEY",
+          "GITHUB_TOKEN", "smtp_password", "STRIPE_APIKEY", "SECRET_KEY_BASE"})
+        EXPECT_TRUE(secret_like_env_name(name)) << name;
+}
+
+TEST(InlineValue, BackupKeysFromSecretsAreFine) {
+    World w = good_world(Environment::production);
+    w.spec.backups->encryption_key = {"admin_token", ""};
+    SftpSpec sftp;
+    sftp.key = {"admin_token", ""};
+    w.spec.backups->sftp = sftp;
+    EXPECT_TRUE(with_id(w.run(), "secret.inline_value").empty());
+}
 
 TEST(RuleTable, EveryRuleHasAFiringCase) {
     std::set<std::string> covered;

@@ -157,5 +157,28 @@ TEST(Canary, NoSecretValueInAnyOutput) {
     }
 }
 
+// libpq quotes the part of a URL it cannot parse, and an unencoded '/' or '@' splits a password into
+// host, port and database name: the gate reports such URLs without showing any of it, and never connects.
+TEST(Canary, UnparseableDatabaseUrlShowsNoPieceOfThePassword) {
+    for (const std::string& url :
+         {std::string("postgresql://app:") + kCanaryDb + "%ZZ@db.internal/chat?sslmode=require",
+          std::string("postgresql://app:") + kCanaryDb + "/x@db.internal/chat?sslmode=require",
+          std::string("postgresql://app:") + kCanaryDb + "@x@db.internal/chat?sslmode=require"}) {
+        SpecText t;
+        t.database_url = url;
+        Deployment d(t);
+        for (const auto& args :
+             std::vector<std::vector<std::string>>{{}, {"--json"}, {"--connect", "--json"}}) {
+            auto r = d.check(args);
+            EXPECT_EQ(r.status, 1) << url << r.out << r.err;
+            EXPECT_NE(r.out.find("database.url_invalid"), std::string::npos) << r.out;
+            expect_no_canary(r, "check with " + url);
+        }
+        auto r = run_steward({"run", "--spec", d.spec.string()}, d.env);
+        EXPECT_EQ(r.status, 1) << r.err;
+        expect_no_canary(r, "run with " + url);
+    }
+}
+
 }  // namespace
 }  // namespace steward::checks::test

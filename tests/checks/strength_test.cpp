@@ -194,6 +194,12 @@ TEST(Evaluate, LoopbackDatabaseNeedsNoSslmode) {
         w.spec.database.url = url;
         EXPECT_TRUE(with_id(w.run(), "database.sslmode").empty()) << url;
     }
+    for (const char* pghost : {"localhost", "127.0.0.1", "/run/postgresql"}) {
+        World w = good_world(Environment::production);
+        w.spec.database.url = "postgresql:///chat?user=app";
+        w.facts.pghost = pghost;
+        EXPECT_TRUE(with_id(w.run(), "database.sslmode").empty()) << pghost;
+    }
 }
 
 TEST(Evaluate, LoopbackAdminWithoutTokenIsAllowed) {
@@ -223,6 +229,10 @@ TEST(Listen, HostPart) {
     EXPECT_TRUE(is_loopback_host("127.0.0.2"));
     EXPECT_FALSE(is_loopback_host("0.0.0.0"));
     EXPECT_FALSE(is_loopback_host(""));
+    EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+    EXPECT_TRUE(is_loopback_host("[::1]"));
+    EXPECT_FALSE(is_loopback_host("127.example.com"));
+    EXPECT_FALSE(is_loopback_host("127.0.0.1.example.com"));
 }
 
 TEST(Evaluate, RetentionOfTwoIsEnough) {
