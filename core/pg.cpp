@@ -141,6 +141,9 @@ static std::int64_t key_from(std::string_view text) {
 }
 
 std::int64_t migration_lock_key(std::string_view database, std::string_view table) {
+    // "public.steward_migrations" and "steward_migrations" may name one table: one key for both
+    // (two tables of one name in two schemas then share a lock, which only serialises them).
+    if (auto dot = table.rfind('.'); dot != std::string_view::npos) table.remove_prefix(dot + 1);
     return key_from(fmt::format("steward:migrate:{}:{}", database, table));
 }
 

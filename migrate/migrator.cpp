@@ -125,13 +125,18 @@ class Runner {
         std::string text = prefix;
         if (total > 0) text += *t.sql + "\n;";
         text += row_change_sql(t) + ";COMMIT";
-        auto r = s_.exec(text);
+        int completed = 0;  // BEGIN and the file's statements that ran before the error
+        auto r = s_.exec_script(text, completed);
         if (!r.ok) {
             if (s_.in_transaction()) (void)s_.exec("ROLLBACK");
             std::optional<std::size_t> offset;
             if (r.error.position > 0) {
                 const auto at = byte_offset_of_char(text, r.error.position);
                 if (at >= prefix.size() && at < prefix.size() + t.sql->size()) offset = at - prefix.size();
+            } else if (completed >= 1 && completed - 1 < total) {
+                // No position (a constraint violation, an error raised in a function): the
+                // statement that failed is the one after those that completed.
+                offset = t.scan->statements[completed - 1].begin;
             }
             return failure(t, r.error, offset, 0, total, false);
         }
@@ -171,7 +176,8 @@ class Runner {
         };
         for (const auto& st : stmts) {
             const std::string_view text(t.sql->data() + st.begin, st.end - st.begin);
-            auto r = s_.exec(std::string(text));
+            int completed = 0;
+            auto r = s_.exec_script(std::string(text), completed);
             if (!r.ok) {
                 if (s_.in_transaction()) (void)s_.exec("ROLLBACK");
                 const auto at =

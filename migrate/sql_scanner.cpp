@@ -75,6 +75,18 @@ bool cannot_run_in_transaction(const std::vector<std::string>& w) {
         return true;
     if (w[0] == "REINDEX" && has_word(w, "CONCURRENTLY", 1, 6)) return true;
     if (w[0] == "VACUUM") return true;
+    // REINDEX SCHEMA/DATABASE/SYSTEM and a bare CLUSTER work through many tables, one
+    // transaction each; DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+) commits in between.
+    if (w[0] == "REINDEX") {
+        for (std::size_t i = 1; i < w.size(); ++i) {  // the first kind word, after any (options)
+            if (w[i] == "TABLE" || w[i] == "INDEX") break;
+            if (w[i] == "SCHEMA" || w[i] == "DATABASE" || w[i] == "SYSTEM") return true;
+        }
+    }
+    if (w[0] == "CLUSTER" && std::all_of(w.begin() + 1, w.end(), [](const auto& x) { return x == "VERBOSE"; }))
+        return true;
+    if (starts_with(w, {"ALTER", "TABLE"}) && w.back() == "CONCURRENTLY" && has_word(w, "DETACH", 2, w.size()))
+        return true;
     if (starts_with(w, {"CREATE", "DATABASE"}) || starts_with(w, {"DROP", "DATABASE"})) return true;
     if (starts_with(w, {"CREATE", "TABLESPACE"}) || starts_with(w, {"DROP", "TABLESPACE"})) return true;
     if (starts_with(w, {"ALTER", "SYSTEM"}) || starts_with(w, {"DISCARD", "ALL"})) return true;
@@ -223,7 +235,7 @@ ScanResult scan_sql(std::string_view s) {
             while (j < n && is_ident_char(static_cast<unsigned char>(s[j]))) ++j;
             // E'..', B'..', X'..', U&'..': the word is a string prefix; the quote comes next.
             auto word = upper(s.substr(i, j - i));
-            if (words.size() < 8) words.push_back(word);
+            if (words.size() < 16) words.push_back(word);
             if (is_create_routine(words)) {
                 if (word == "BEGIN") {
                     ++atomic_depth;

@@ -43,6 +43,8 @@ TEST(PgUrl, LockKeysAreStableAndDistinct) {
     EXPECT_EQ(migration_lock_key("chat", "steward_migrations"), migration_lock_key("chat", "steward_migrations"));
     EXPECT_NE(migration_lock_key("chat", "steward_migrations"), migration_lock_key("chat2", "steward_migrations"));
     EXPECT_NE(migration_lock_key("chat", "a"), migration_lock_key("chat", "b"));
+    // A schema-qualified name and the bare one may be the same table: they must share the lock.
+    EXPECT_EQ(migration_lock_key("chat", "public.steward_migrations"), migration_lock_key("chat", "steward_migrations"));
     EXPECT_NE(migration_lock_key("chat", "steward_migrations"), backup_lock_key("chat"));
 }
 
