@@ -127,10 +127,12 @@ ScanResult scan_sql(std::string_view s) {
     bool in_statement = false;
     std::size_t stmt_begin = 0, last_token_end = 0;
     std::vector<std::string> words;  // the statement's first words, for classification
-    int atomic_depth = 0;            // BEGIN ... END nesting inside CREATE FUNCTION/PROCEDURE
+    int atomic_depth = 0;            // BEGIN ATOMIC ... END nesting inside CREATE FUNCTION/PROCEDURE
+    std::size_t tokens = 0, atomic_token = 0;  // ATOMIC counts only as the token right after BEGIN
     int paren_depth = 0;             // CREATE RULE ... DO (a; b) keeps its semicolons, as in psql
 
     auto token_at = [&](std::size_t pos) {
+        ++tokens;
         if (!in_statement) {
             in_statement = true;
             stmt_begin = pos;
@@ -236,8 +238,9 @@ ScanResult scan_sql(std::string_view s) {
             // E'..', B'..', X'..', U&'..': the word is a string prefix; the quote comes next.
             auto word = upper(s.substr(i, j - i));
             if (words.size() < 16) words.push_back(word);
+            // Only BEGIN ATOMIC opens a body: "begin" alone may be a parameter name.
             if (is_create_routine(words)) {
-                if (word == "BEGIN") {
+                if (word == "ATOMIC" && tokens == atomic_token) {
                     ++atomic_depth;
                 } else if (word == "CASE" && atomic_depth > 0) {
                     ++atomic_depth;
@@ -245,6 +248,7 @@ ScanResult scan_sql(std::string_view s) {
                     --atomic_depth;
                 }
             }
+            if (word == "BEGIN") atomic_token = tokens + 1;
             i = j;
             last_token_end = i;
             continue;

@@ -52,6 +52,15 @@ TEST(Scanner, BeginAtomicBodiesAreNeverSplit) {
     EXPECT_EQ(t[1], "SELECT 4;");
     EXPECT_FALSE(
         scan_sql("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;").own_transaction);
+    // "begin" may be a parameter name: it opens nothing, so the next statement stays separate.
+    auto p = scan_sql(
+        "CREATE FUNCTION span(begin date, finish date) RETURNS int LANGUAGE sql AS $$ SELECT finish - begin $$;\n"
+        "CREATE INDEX CONCURRENTLY i ON t (x);\n");
+    ASSERT_EQ(p.statements.size(), 2u);
+    EXPECT_EQ(tx_mode(p), TxMode::no_transaction);
+    EXPECT_EQ(texts("CREATE PROCEDURE p() LANGUAGE sql BEGIN /* c */ ATOMIC INSERT INTO t VALUES (1); END; SELECT 2;")
+                  .size(),
+              2u);
 }
 
 TEST(Scanner, CommentOnlyTextHasNoStatements) {
