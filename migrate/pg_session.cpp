@@ -188,6 +188,8 @@ std::vector<Row> PgSession::run(const std::string& sql, const std::vector<std::o
     if (!r.ok) {
         std::string msg = what + ": " + r.error.message;
         if (!r.error.sqlstate.empty()) msg += " (SQLSTATE " + r.error.sqlstate + ")";
+        if (!r.error.detail.empty()) msg += "; detail: " + r.error.detail;
+        if (!r.error.hint.empty()) msg += "; hint: " + r.error.hint;
         throw MigrateError(msg);
     }
     return std::move(r.rows);
