@@ -87,9 +87,11 @@ std::string redact_url(std::string_view url) {
     std::string s(url);
     auto scheme = s.find("://");
     if (scheme != std::string::npos) {
-        auto at = s.find('@', scheme + 3);
-        auto slash = s.find('/', scheme + 3);
-        if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+        // The last '@' before the query: a password with an unencoded '@' or '/' must not
+        // leave its tail in the output.
+        auto query = s.find('?', scheme + 3);
+        auto at = s.rfind('@', query == std::string::npos ? std::string::npos : query);
+        if (at != std::string::npos && at > scheme + 3) {
             auto colon = s.find(':', scheme + 3);
             if (colon != std::string::npos && colon < at) s.replace(colon + 1, at - colon - 1, "***");
         }
@@ -142,6 +144,9 @@ static std::int64_t key_from(std::string_view text) {
 }
 
 std::int64_t migration_lock_key(std::string_view database, std::string_view table) {
+    // "public.steward_migrations" and "steward_migrations" may name one table: one key for both
+    // (two tables of one name in two schemas then share a lock, which only serialises them).
+    if (auto dot = table.rfind('.'); dot != std::string_view::npos) table.remove_prefix(dot + 1);
     return key_from(fmt::format("steward:migrate:{}:{}", database, table));
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/pg.hpp"
+#include "core/secret.hpp"
 #include "daemon/cli.hpp"
 #include "migrate/migrator.hpp"
 
@@ -107,11 +108,12 @@ int run_command(Context& ctx, const std::string& command, const MigrateFlags& f)
             return changes.empty() || f.yes ? kOk : kProblem;
         }
     } catch (const migrate::MigrateError& e) {
+        const std::string message = redact(e.what());  // a second guard: URLs are redacted where built
         if (ctx.global.json) {
-            boost::json::value doc = boost::json::object{{"ok", false}, {"error", {{"message", e.what()}}}};
+            boost::json::value doc = boost::json::object{{"ok", false}, {"error", {{"message", message}}}};
             emit(ctx, command.c_str(), o, doc, "");
         } else {
-            std::cerr << "steward migrate " << command << ": " << e.what() << std::endl;
+            std::cerr << "steward migrate " << command << ": " << message << std::endl;
         }
         return kProblem;
     }

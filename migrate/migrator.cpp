@@ -125,13 +125,18 @@ class Runner {
         std::string text = prefix;
         if (total > 0) text += *t.sql + "\n;";
         text += row_change_sql(t) + ";COMMIT";
-        auto r = s_.exec(text);
+        int completed = 0;  // BEGIN and the file's statements that ran before the error
+        auto r = s_.exec_script(text, completed);
         if (!r.ok) {
             if (s_.in_transaction()) (void)s_.exec("ROLLBACK");
             std::optional<std::size_t> offset;
             if (r.error.position > 0) {
                 const auto at = byte_offset_of_char(text, r.error.position);
                 if (at >= prefix.size() && at < prefix.size() + t.sql->size()) offset = at - prefix.size();
+            } else if (completed >= 1 && completed - 1 < total) {
+                // No position (a constraint violation, an error raised in a function): the
+                // statement that failed is the one after those that completed.
+                offset = t.scan->statements[completed - 1].begin;
             }
             return failure(t, r.error, offset, 0, total, false);
         }
@@ -171,7 +176,8 @@ class Runner {
         };
         for (const auto& st : stmts) {
             const std::string_view text(t.sql->data() + st.begin, st.end - st.begin);
-            auto r = s_.exec(std::string(text));
+            int completed = 0;
+            auto r = s_.exec_script(std::string(text), completed);
             if (!r.ok) {
                 if (s_.in_transaction()) (void)s_.exec("ROLLBACK");
                 const auto at =
@@ -255,6 +261,26 @@ StatusResult to_result(const StatusReport& rep, bool exists) {
     return out;
 }
 
+// status and validate run without the lock: a `running` row whose migration still holds the
+// lock is in progress, not abandoned, and must not invite a repair.
+void note_live_runs(StatusReport& r, const Options& o, const std::string& database) {
+    static const std::string dead = "started and never finished (the process died or lost its connection)";
+    bool any = false;
+    for (const auto& e : r.entries) any = any || e.state == "running";
+    if (!any) return;
+    std::optional<std::string> holder;
+    try {
+        auto c = pg::connect(o.url, o.connect_timeout);
+        holder = pg::advisory_lock_holder(*c, pg::migration_lock_key(database, o.table));
+    } catch (const std::exception& e) {
+        log::debug("migrate", "could not look up the migration lock", {{"error", std::string(e.what())}});
+    }
+    if (!holder) return;
+    for (auto& e : r.entries)
+        if (e.state == "running" && e.detail.rfind(dead, 0) == 0)
+            e.detail.replace(0, dead.size(), "in progress: the migration lock is held by " + *holder);
+}
+
 std::vector<HistoryRow> read_rows(History& h, bool& exists) {
     exists = h.exists();
     return exists ? h.rows() : std::vector<HistoryRow>{};
@@ -296,7 +322,9 @@ StatusResult Migrator::status() const {
     History h(s, options_.table);
     bool exists = false;
     auto rows = read_rows(h, exists);
-    return to_result(compute_status(set, rows), exists);
+    auto rep = compute_status(set, rows);
+    note_live_runs(rep, options_, s.database());
+    return to_result(rep, exists);
 }
 
 PlanResult Migrator::plan(const std::optional<std::string>& to) const {
@@ -319,6 +347,7 @@ ValidateResult Migrator::validate(bool no_pending) const {
     bool exists = false;
     auto rows = read_rows(h, exists);
     auto rep = compute_status(set, rows);
+    note_live_runs(rep, options_, s.database());
     ValidateResult out;
     out.problems = validation_problems(rep, no_pending);
     out.status = to_result(rep, exists);

@@ -3,7 +3,11 @@
 
 #include <libpq-fe.h>
 
+#include <cctype>
+#include <string_view>
+
 #include "core/pg.hpp"
+#include "core/secret.hpp"
 #include "migrate/migrator.hpp"
 
 namespace steward::migrate {
@@ -19,7 +23,69 @@ std::string trim(std::string s) {
     return s;
 }
 
+std::string percent_decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+            out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// Every form in which the password of `url` could be quoted back: as written, decoded, and the
+// pieces libpq makes of it when an unencoded '@' or '/' splits it.
+std::vector<std::string> passwords_in(const std::string& url) {
+    std::vector<std::string> out;
+    auto add = [&](std::string_view v) {
+        if (v.empty()) return;
+        out.emplace_back(v);
+        if (auto d = percent_decode(v); d != v) out.push_back(d);
+        for (std::size_t start = 0, cut; start < v.size(); start = cut + 1) {
+            cut = v.find_first_of("@/", start);
+            if (cut == std::string_view::npos) cut = v.size();
+            if (cut - start >= 4 && cut - start < v.size()) out.emplace_back(v.substr(start, cut - start));
+        }
+    };
+    const auto scheme = url.find("://");
+    if (scheme != std::string::npos) {
+        const auto query = url.find('?', scheme + 3);
+        const auto end = query == std::string::npos ? url.size() : query;
+        const auto at = url.rfind('@', end == 0 ? 0 : end - 1);
+        if (at != std::string::npos && at > scheme + 3) {
+            const std::string_view userinfo(url.data() + scheme + 3, at - scheme - 3);
+            if (auto colon = userinfo.find(':'); colon != std::string_view::npos) add(userinfo.substr(colon + 1));
+        }
+    }
+    // ?password=... and keyword/value "password=...".
+    for (auto p = url.find("password"); p != std::string::npos; p = url.find("password", p + 8)) {
+        auto eq = url.find_first_not_of(' ', p + 8);
+        if (eq == std::string::npos || url[eq] != '=') continue;
+        auto v = url.find_first_not_of(' ', eq + 1);
+        if (v == std::string::npos) continue;
+        if (url[v] == '\'') ++v;
+        auto stop = url.find_first_of("&' ", v);
+        add(std::string_view(url).substr(v, (stop == std::string::npos ? url.size() : stop) - v));
+    }
+    return out;
+}
+
 }  // namespace
+
+std::string scrub_connection_error(std::string message, const std::string& url) {
+    for (const auto& pw : passwords_in(url)) {
+        // A short password could match ordinary words: mask it only where libpq quotes it.
+        const std::string needle = pw.size() < 4 ? "\"" + pw + "\"" : pw;
+        const std::string mask = pw.size() < 4 ? "\"***\"" : "***";
+        for (auto pos = message.find(needle); pos != std::string::npos; pos = message.find(needle, pos + mask.size()))
+            message.replace(pos, needle.size(), mask);
+    }
+    return redact(std::move(message));
+}
 
 PgSession::PgSession(const std::string& url, std::chrono::seconds connect_timeout) {
     // expand_dbname turns the URL into parameters; the later keywords override it.
@@ -31,7 +97,7 @@ PgSession::PgSession(const std::string& url, std::chrono::seconds connect_timeou
         std::string msg = conn_ ? trim(PQerrorMessage(conn_)) : "out of memory";
         if (conn_) PQfinish(conn_);
         conn_ = nullptr;
-        throw MigrateError("cannot connect to " + pg::redact_url(url) + ": " + msg);
+        throw MigrateError("cannot connect to " + pg::redact_url(url) + ": " + scrub_connection_error(msg, url));
     }
 }
 
@@ -78,6 +144,36 @@ SqlResult PgSession::exec(const std::string& sql) {
     return collect(PQexec(conn_, sql.c_str()));
 }
 
+SqlResult PgSession::exec_script(const std::string& sql, int& completed) {
+    completed = 0;
+    if (!PQsendQuery(conn_, sql.c_str())) return collect(nullptr);
+    SqlResult out;
+    bool failed = false;
+    while (PGresult* res = PQgetResult(conn_)) {
+        const auto status = PQresultStatus(res);
+        if (status == PGRES_COPY_IN) {
+            // There is no data to send: end the COPY with an error, which fails the statement.
+            PQputCopyEnd(conn_, "COPY FROM STDIN is not supported in migration files");
+        } else if (status == PGRES_COPY_OUT) {
+            char* buf = nullptr;
+            while (PQgetCopyData(conn_, &buf, 0) > 0) PQfreemem(buf);
+        } else if (status == PGRES_COPY_BOTH) {
+            PQclear(res);
+            return collect(nullptr);
+        }
+        auto r = collect(res);
+        if (failed) continue;
+        if (!r.ok) {
+            out = std::move(r);
+            failed = true;
+        } else if (status != PGRES_COPY_IN && status != PGRES_COPY_OUT) {
+            ++completed;
+            out = std::move(r);
+        }
+    }
+    return out;
+}
+
 SqlResult PgSession::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
     std::vector<const char*> values;
     values.reserve(params.size());
@@ -92,6 +188,8 @@ std::vector<Row> PgSession::run(const std::string& sql, const std::vector<std::o
     if (!r.ok) {
         std::string msg = what + ": " + r.error.message;
         if (!r.error.sqlstate.empty()) msg += " (SQLSTATE " + r.error.sqlstate + ")";
+        if (!r.error.detail.empty()) msg += "; detail: " + r.error.detail;
+        if (!r.error.hint.empty()) msg += "; hint: " + r.error.hint;
         throw MigrateError(msg);
     }
     return std::move(r.rows);
@@ -118,7 +216,16 @@ int PgSession::server_version() const { return PQserverVersion(conn_); }
 bool server_accepts_connections(const std::string& url) {
     const char* keys[] = {"dbname", "connect_timeout", nullptr};
     const char* values[] = {url.c_str(), "2", nullptr};
-    return PQpingParams(keys, values, 1) == PQPING_OK;
+    const auto ping = PQpingParams(keys, values, 1);
+    if (ping == PQPING_NO_ATTEMPT) {
+        char* err = nullptr;
+        PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &err);
+        std::string why = err ? trim(err) : "libpq did not try to connect";
+        if (err) PQfreemem(err);
+        if (parsed) PQconninfoFree(parsed);
+        throw MigrateError("cannot connect to " + pg::redact_url(url) + ": " + scrub_connection_error(why, url));
+    }
+    return ping == PQPING_OK;
 }
 
 }  // namespace steward::migrate

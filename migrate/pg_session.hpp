@@ -37,6 +37,9 @@ class PgSession {
 
     // Simple protocol: `sql` may hold several statements (one implicit transaction).
     [[nodiscard]] SqlResult exec(const std::string& sql);
+    // As exec(sql), and counts the statements of `sql` that completed before an error, so an
+    // error without a position can still be placed on its statement.
+    [[nodiscard]] SqlResult exec_script(const std::string& sql, int& completed);
     // Extended protocol with text parameters (nullopt is NULL); one statement.
     [[nodiscard]] SqlResult exec(const std::string& sql,
                                  const std::vector<std::optional<std::string>>& params);
@@ -57,7 +60,12 @@ class PgSession {
     pg_conn* conn_ = nullptr;
 };
 
-// True when the server accepts connections now.
+// True when the server accepts connections now. Throws MigrateError (password withheld) when
+// the URL itself is malformed, since waiting would not help.
 bool server_accepts_connections(const std::string& url);
+
+// libpq's connection error text, with any password from `url` taken out: libpq quotes the
+// offending part of a malformed URL ("invalid percent-encoded token: \"<password>\"").
+std::string scrub_connection_error(std::string message, const std::string& url);
 
 }  // namespace steward::migrate

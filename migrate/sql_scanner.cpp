@@ -75,6 +75,18 @@ bool cannot_run_in_transaction(const std::vector<std::string>& w) {
         return true;
     if (w[0] == "REINDEX" && has_word(w, "CONCURRENTLY", 1, 6)) return true;
     if (w[0] == "VACUUM") return true;
+    // REINDEX SCHEMA/DATABASE/SYSTEM and a bare CLUSTER work through many tables, one
+    // transaction each; DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+) commits in between.
+    if (w[0] == "REINDEX") {
+        for (std::size_t i = 1; i < w.size(); ++i) {  // the first kind word, after any (options)
+            if (w[i] == "TABLE" || w[i] == "INDEX") break;
+            if (w[i] == "SCHEMA" || w[i] == "DATABASE" || w[i] == "SYSTEM") return true;
+        }
+    }
+    if (w[0] == "CLUSTER" && std::all_of(w.begin() + 1, w.end(), [](const auto& x) { return x == "VERBOSE"; }))
+        return true;
+    if (starts_with(w, {"ALTER", "TABLE"}) && w.back() == "CONCURRENTLY" && has_word(w, "DETACH", 2, w.size()))
+        return true;
     if (starts_with(w, {"CREATE", "DATABASE"}) || starts_with(w, {"DROP", "DATABASE"})) return true;
     if (starts_with(w, {"CREATE", "TABLESPACE"}) || starts_with(w, {"DROP", "TABLESPACE"})) return true;
     if (starts_with(w, {"ALTER", "SYSTEM"}) || starts_with(w, {"DISCARD", "ALL"})) return true;
@@ -115,10 +127,12 @@ ScanResult scan_sql(std::string_view s) {
     bool in_statement = false;
     std::size_t stmt_begin = 0, last_token_end = 0;
     std::vector<std::string> words;  // the statement's first words, for classification
-    int atomic_depth = 0;            // BEGIN ... END nesting inside CREATE FUNCTION/PROCEDURE
+    int atomic_depth = 0;            // BEGIN ATOMIC ... END nesting inside CREATE FUNCTION/PROCEDURE
+    std::size_t tokens = 0, atomic_token = 0;  // ATOMIC counts only as the token right after BEGIN
     int paren_depth = 0;             // CREATE RULE ... DO (a; b) keeps its semicolons, as in psql
 
     auto token_at = [&](std::size_t pos) {
+        ++tokens;
         if (!in_statement) {
             in_statement = true;
             stmt_begin = pos;
@@ -223,9 +237,10 @@ ScanResult scan_sql(std::string_view s) {
             while (j < n && is_ident_char(static_cast<unsigned char>(s[j]))) ++j;
             // E'..', B'..', X'..', U&'..': the word is a string prefix; the quote comes next.
             auto word = upper(s.substr(i, j - i));
-            if (words.size() < 8) words.push_back(word);
+            if (words.size() < 16) words.push_back(word);
+            // Only BEGIN ATOMIC opens a body: "begin" alone may be a parameter name.
             if (is_create_routine(words)) {
-                if (word == "BEGIN") {
+                if (word == "ATOMIC" && tokens == atomic_token) {
                     ++atomic_depth;
                 } else if (word == "CASE" && atomic_depth > 0) {
                     ++atomic_depth;
@@ -233,6 +248,7 @@ ScanResult scan_sql(std::string_view s) {
                     --atomic_depth;
                 }
             }
+            if (word == "BEGIN") atomic_token = tokens + 1;
             i = j;
             last_token_end = i;
             continue;

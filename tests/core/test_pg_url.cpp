@@ -34,6 +34,9 @@ TEST(PgUrl, ToConninfoRoundTripsWithOverrides) {
 TEST(PgUrl, RedactsPasswords) {
     EXPECT_EQ(redact_url("postgresql://app:s3cret@db:5432/chat"), "postgresql://app:***@db:5432/chat");
     EXPECT_EQ(redact_url("postgres://app@db/chat"), "postgres://app@db/chat");
+    // Unencoded '@' or '/' in a password: nothing of it remains.
+    EXPECT_EQ(redact_url("postgresql://app:p@ss/w0rd@db/chat"), "postgresql://app:***@db/chat");
+    EXPECT_EQ(redact_url("postgresql://db:5432/chat"), "postgresql://db:5432/chat");
     EXPECT_EQ(redact_url("postgresql://db/chat?user=a&password=s3cret&sslmode=require"),
               "postgresql://db/chat?user=a&password=***&sslmode=require");
     EXPECT_EQ(redact_url("host=db password=s3cret"), "host=db password=***");
@@ -45,6 +48,8 @@ TEST(PgUrl, LockKeysAreStableAndDistinct) {
     EXPECT_NE(migration_lock_key("chat", "steward_migrations"),
               migration_lock_key("chat2", "steward_migrations"));
     EXPECT_NE(migration_lock_key("chat", "a"), migration_lock_key("chat", "b"));
+    // A schema-qualified name and the bare one may be the same table: they must share the lock.
+    EXPECT_EQ(migration_lock_key("chat", "public.steward_migrations"), migration_lock_key("chat", "steward_migrations"));
     EXPECT_NE(migration_lock_key("chat", "steward_migrations"), backup_lock_key("chat"));
 }
 

@@ -39,8 +39,12 @@ TEST(MigrateCommands, GolangStyleUpStatusDown) {
     EXPECT_EQ(again.status, 0);
     EXPECT_NE(again.out.find("nothing to do"), std::string::npos) << again.out;
 
+    // A down file has not run yet: editing it is not drift, and down runs it as it is now.
+    w.write("0002_posts.down.sql", "DROP TABLE posts;\nCREATE TABLE posts_gone (x int);\n");
+    EXPECT_EQ(w.run({"validate", "--no-pending"}).status, 0);
     auto down = w.json({"down"});
     ASSERT_EQ(down["done"].as_array().size(), 1u);
+    EXPECT_EQ(w.value("SELECT to_regclass('posts_gone') IS NOT NULL"), "t");
     EXPECT_EQ(str(down["done"].as_array()[0].as_object()["version"]), "2");
     EXPECT_EQ(w.value("SELECT to_regclass('posts') IS NULL"), "t");
     EXPECT_EQ(str(down["current_version"]), "1");

@@ -126,6 +126,10 @@ TEST(MigrateConcurrency, KilledNonTransactionalMigrationStaysRunningUntilRepair)
                            "' AND query LIKE 'SELECT pg_sleep%' AND state = 'active'") == 1;
         },
         std::chrono::seconds(30)));
+    // While it runs, status (no lock) says so instead of calling it abandoned.
+    auto live = run_steward(args_for(w, {"status"}));
+    EXPECT_NE(live.out.find("in progress: the migration lock is held by pid"), std::string::npos) << live.out;
+    EXPECT_EQ(live.out.find("never finished"), std::string::npos) << live.out;
     child.signal(SIGKILL);
     child.wait();
     w.value("ALTER DATABASE " + db + " RESET steward_test.sleep");

@@ -201,3 +201,66 @@ TEST(MigrateFailures, LockTimeoutAndStatementTimeoutBoundEachMigration) {
     EXPECT_EQ(str(doc["error"].as_object()["sqlstate"]), "57014") << slow.out;
     EXPECT_EQ(w.value("SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy'"), "1");
 }
+
+TEST(MigrateFailures, ErrorsWithoutAPositionNameTheStatementThatFailed) {
+    // Constraint violations and errors raised at run time carry no position: the line is the
+    // start of the statement that failed, found from how many statements completed.
+    MigrateWorld w;
+    w.write("V1__dup.sql",
+            "CREATE TABLE a (x int PRIMARY KEY);\n"
+            "INSERT INTO a VALUES (1);\n"
+            "-- the same key again; a semicolon in a comment\n"
+            "\n"
+            "  INSERT INTO a VALUES (1);\n"
+            "CREATE TABLE b (x int);\n");
+    auto up = w.run({"up"});
+    EXPECT_EQ(up.status, 1);
+    EXPECT_NE(up.err.find("V1__dup.sql:5:3: error 23505: duplicate key value"), std::string::npos) << up.err;
+    EXPECT_NE(up.err.find("detail: Key (x)=(1) already exists."), std::string::npos) << up.err;
+    EXPECT_EQ(w.value("SELECT to_regclass('a') IS NULL"), "t");
+
+    w.write("V1__dup.sql",
+            "CREATE TABLE a (x int);\n"
+            "DO $$ BEGIN RAISE EXCEPTION 'boom; no position' USING HINT = 'try again'; END $$;\n");
+    auto raised = w.json({"up"}, 1);
+    auto err = raised["error"].as_object();
+    EXPECT_EQ(str(err["sqlstate"]), "P0001");
+    EXPECT_EQ(err["line"].as_int64(), 2);
+    EXPECT_EQ(err["column"].as_int64(), 1);
+    EXPECT_EQ(str(err["hint"]), "try again");
+
+    // COPY ... FROM STDIN has no data in a file: an error on its line, not a hung session.
+    w.write("V1__dup.sql", "CREATE TABLE a (x int);\nCOPY a FROM STDIN;\n");
+    auto copy = w.json({"up"}, 1);
+    EXPECT_EQ(copy["error"].as_object()["line"].as_int64(), 2) << boost::json::serialize(copy);
+    EXPECT_NE(str(copy["error"].as_object()["message"]).find("COPY FROM STDIN is not supported"),
+              std::string::npos);
+    EXPECT_EQ(w.count("SELECT count(*) FROM steward_migrations"), 0);
+    w.write("V1__dup.sql", "CREATE TABLE a (x int);\n");
+    EXPECT_EQ(w.run({"up"}).status, 0);
+}
+
+TEST(MigrateFailures, MalformedDatabaseUrlNeverPrintsThePassword) {
+    // libpq quotes the part of a URL it cannot parse, which may be the password.
+    TempDir dir("steward-mig-url");
+    dir.write("V1__a.sql", "SELECT 1;\n");
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"postgresql://app:Se%zzcretPassw0rd@127.0.0.1:1/chat", "Se%zzcretPassw0rd"},
+        {"postgresql://app:hunter2hunter2@[::1/chat", "hunter2hunter2"},
+        {"postgresql://app@127.0.0.1:1/chat?password=Tr%0gsecret", "Tr%0gsecret"},
+    };
+    for (const auto& [url, password] : cases) {
+        for (std::vector<std::string> args : {std::vector<std::string>{"status"}, {"status", "--json"},
+                                              {"up", "--wait", "30s"}}) {
+            args.insert(args.begin(), "migrate");
+            args.insert(args.end(), {"--dir", dir.path().string()});
+            const auto start = std::chrono::steady_clock::now();
+            auto r = run_steward(args, {{"DATABASE_URL", url}});
+            EXPECT_EQ(r.status, 1) << url << r.out << r.err;
+            EXPECT_EQ((r.out + r.err).find(password.substr(3)), std::string::npos) << r.out << r.err;
+            EXPECT_NE((r.out + r.err).find("cannot connect"), std::string::npos) << r.out << r.err;
+            // A URL that cannot be parsed fails at once even with --wait.
+            EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15)) << url;
+        }
+    }
+}
