@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include <cstring>
+#include <regex>
 #include <pqxx/pqxx>
 #include <stdexcept>
 
@@ -53,7 +54,9 @@ ConnInfo parse_conninfo(const std::string& url) {
         std::string msg = err ? err : "invalid connection string";
         if (err) PQfreemem(err);
         while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-        throw std::invalid_argument(redact(msg));
+        // libpq quotes the piece it could not parse, which may be part of the password.
+        static const std::regex quoted(R"("[^"]*")");
+        throw std::invalid_argument(redact(std::regex_replace(msg, quoted, "\"...\"")));
     }
     ConnInfo info;
     for (auto* o = opts; o->keyword; ++o)

@@ -124,7 +124,8 @@ std::string redact(std::string text) {
         }
     }
     if (text.find("postgres") != std::string::npos || text.find("password") != std::string::npos) {
-        static const std::regex uri(R"((postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@)");
+        // Up to the last '@' of the URL: a password may hold an unencoded '@'.
+        static const std::regex uri(R"((postgres(?:ql)?://[^:/@\s]*:)\S*@)");
         static const std::regex kv(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))");
         text = std::regex_replace(text, uri, "$1***@");
         text = std::regex_replace(text, kv, "$1***");

@@ -21,6 +21,12 @@ TEST(PgUrl, ParsesUrisAndKeywordStrings) {
     EXPECT_TRUE(parse_conninfo("postgresql://localhost/x").is_loopback());
     EXPECT_FALSE(parse_conninfo("host=127.0.0.1,10.0.0.2").is_loopback());
     EXPECT_THROW(parse_conninfo("postgresql://a:b@host:notaport/x?bogus=1"), std::invalid_argument);
+    try {
+        parse_conninfo("postgresql://app:S3cr%ZZetPw@db/x");
+        FAIL() << "a bad percent-encoding must not parse";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_EQ(std::string(e.what()).find("ZZetPw"), std::string::npos) << e.what();
+    }
 }
 
 TEST(PgUrl, ToConninfoRoundTripsWithOverrides) {

@@ -82,4 +82,5 @@ TEST(Redact, MasksRegisteredValuesAndUrlPasswords) {
     EXPECT_EQ(redact("postgresql://app:hunter2@db/x failed"), "postgresql://app:***@db/x failed");
     EXPECT_EQ(redact("host=db password=hunter2 dbname=x"), "host=db password=*** dbname=x");
     EXPECT_EQ(redact("nothing here"), "nothing here");
+    EXPECT_EQ(redact("url postgresql://app:p@ss/w0rd@db/x here"), "url postgresql://app:***@db/x here");
 }
