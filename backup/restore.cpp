@@ -48,6 +48,7 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
     auto folder = c.settings.dir / id;
     if (classify_entry(id) != EntryKind::published || !fs::is_directory(folder))
         return finish("no backup " + id + " in " + c.settings.dir.string());
+    remove_scratch_leftovers(c.settings.dir);  // decoded copies a killed restore or verify left behind
     BackupManifest m;
     try {
         m = read_manifest(folder);
@@ -109,7 +110,7 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
     PgRestoreRun run;
     try {
         run = run_pg_restore(folder, m, c.encryption_key, args, tc.env, std::max(1, o.jobs),
-                             c.settings.dir / (".restore-" + id + ".tmp"), c.progress);
+                             restore_scratch_path(c.settings.dir, id), c.progress);
     } catch (const std::exception& e) {
         return finish(std::string("pg_restore: ") + e.what());
     }

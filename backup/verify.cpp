@@ -53,7 +53,7 @@ void restore_check(const BackupConfig& c, const fs::path& folder, const BackupMa
         auto run = run_pg_restore(
             folder, m, c.encryption_key,
             {"--dbname=" + tc.conninfo, "--no-owner", "--no-privileges", "--exit-on-error", "--no-password"},
-            tc.env, 1, c.settings.dir / ("." + m.id + ".verify-tmp"));
+            tc.env, 1, verify_scratch_path(c.settings.dir, m.id));
         if (!run.ok()) {
             v.problems.push_back("scratch restore failed: " + run.error());
         } else {
@@ -102,9 +102,13 @@ VerifyOutcome verify_folder(const BackupConfig& c, const fs::path& folder, const
         v.problems.push_back("backup is encrypted: set backups.encryption.key to verify it");
         return done();
     }
-    auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, {}, 1,
-                              c.settings.dir / ("." + m.id + ".verify-tmp"));
-    if (!run.ok()) v.problems.push_back("archive unreadable: " + run.error());
+    try {
+        auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, {}, 1,
+                                  verify_scratch_path(c.settings.dir, m.id));
+        if (!run.ok()) v.problems.push_back("archive unreadable: " + run.error());
+    } catch (const std::exception& e) {  // pg_restore missing, scratch folder unusable
+        v.problems.push_back(std::string("pg_restore: ") + e.what());
+    }
     for (const auto& f : m.files) {
         if (f.path != "globals.sql") continue;
         try {
@@ -132,6 +136,7 @@ VerifyOutcome verify_backup(const BackupConfig& c, const std::string& id, Backup
         v.problems.push_back("no backup " + id + " in " + c.settings.dir.string());
         return v;
     }
+    remove_scratch_leftovers(c.settings.dir);  // decoded copies a killed restore or verify left behind
     BackupManifest m;
     try {
         m = read_manifest(folder);
