@@ -91,6 +91,10 @@ PruneOutcome prune_locked(const BackupConfig& c, bool dry_run) {
     PruneOutcome out;
     try {
         auto list = list_backups(c.settings.dir);
+        // Only this deployment's backups: another deployment's in a shared folder (spec-less mode names
+        // them after their database) have their own newest backup and retention, as off-site.
+        if (!c.deployment.empty())
+            std::erase_if(list, [&](const BackupInfo& b) { return !is_backup_id(b.id, c.deployment); });
         std::vector<BackupEntry> entries;
         for (const auto& b : list) entries.push_back({b.id, b.finished});
         auto plan = plan_retention(entries, c.settings.retention, zone(c.timezone));

@@ -229,3 +229,58 @@ TEST(BackupIntegration, UnrestorableDumpFailsRestoreVerificationAndIsKeptAsFaile
     EXPECT_EQ(query_value(src, "SELECT status FROM steward_backups WHERE id = '" + id + "'"),
               "verify_failed");
 }
+
+// `restore --jobs N` of an encrypted archive decrypts it into a scratch folder first; kill -9 of steward
+// there must not leave that plaintext copy for good: the next run (verify here) removes it.
+TEST(BackupIntegration, KilledRestoreScratchCopyIsRemovedByTheNextRun) {
+    auto src = fresh_database("bk_kscr");
+    query_value(src,
+                "CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, 'plaintext-marker-' || g "
+                "FROM generate_series(1, 20000) g");
+    TempDir dir("bk-kscr");
+    auto bdir = dir.path() / "b";
+    auto spec = dir.write("steward.yaml",
+                          "version: 1\nname: kscr\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
+                          "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
+                          "backups:\n  dir: " +
+                              bdir.string() + "\n  encryption: { key: \"secret:backup_key\" }\n");
+    std::map<std::string, std::string> env{{"TEST_DB_URL", src}, {"TEST_BACKUP_KEY", "kill-scratch key 42"}};
+    auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"}, env);
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    std::string id(parse_json(r.out).at("id").as_string());
+
+    // The target has a table that `--clean` drops; holding a lock on it parks pg_restore deterministically.
+    auto dst = fresh_database("bk_kscr_dst");
+    query_value(dst, "CREATE TABLE notes (id int)");
+    auto holder = pg::connect(dst);
+    pqxx::work lock_tx(*holder);
+    lock_tx.exec("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE");
+
+    auto child = spawn_steward(
+        {"--spec", spec.string(), "backup", "restore", id, "--database-url", dst, "--clean", "--jobs", "2", "--yes"},
+        env);
+    auto scratch = bdir / (".restore-" + id + ".tmp");
+    bool parked = eventually([&] {
+        return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
+                                              database_name(dst) +
+                                              "' AND application_name = 'steward-backup' AND wait_event_type = "
+                                              "'Lock'") != "0";
+    });
+    ASSERT_TRUE(parked) << "pg_restore never waited on the held lock";
+    ASSERT_TRUE(fs::exists(scratch / "dump"));
+    EXPECT_NE(read_file(scratch / "dump").find("plaintext-marker"), std::string::npos);
+    child.signal(SIGKILL, /*whole_group=*/false);
+    EXPECT_EQ(child.wait(), 128 + SIGKILL);
+    lock_tx.abort();
+    EXPECT_TRUE(eventually([&] {  // pg_restore died with steward
+        return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
+                                              database_name(dst) + "' AND application_name = 'steward-backup'") ==
+               "0";
+    }));
+    ASSERT_TRUE(fs::exists(scratch)) << "the killed restore left nothing to clean up";
+
+    auto v = run_steward({"--spec", spec.string(), "backup", "verify", id}, env);
+    EXPECT_EQ(v.status, 0) << v.err;
+    EXPECT_FALSE(fs::exists(scratch));
+    EXPECT_EQ(listed(bdir), std::vector<std::string>{id});
+}

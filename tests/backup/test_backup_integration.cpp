@@ -177,6 +177,27 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
                         o.substr(name.size() + 7, 2) + "T" + o.substr(name.size() + 10, 2) + ":00:00Z";
         std::ofstream(dir.path() / o / "manifest.json", std::ios::trunc) << json::serialize(m);
     }
+    // Another deployment's backups in the same folder (one older, one newer than ours): never pruned by
+    // our retention, and its newest does not displace ours.
+    const std::vector<std::string> others{"other-20200101T020000Z", "other-20300101T000000Z"};
+    for (const auto& o : others) {
+        fs::copy(dir.path() / id, dir.path() / o);
+        auto m = json::parse(read_file(dir.path() / o / "manifest.json")).as_object();
+        m["id"] = o;
+        m["deployment"] = "other";
+        m["finished"] = o.substr(6, 4) + "-" + o.substr(10, 2) + "-" + o.substr(12, 2) + "T02:00:00Z";
+        std::ofstream(dir.path() / o / "manifest.json", std::ios::trunc) << json::serialize(m);
+    }
+    auto ours = [&] {
+        auto all = listed(dir.path());
+        std::erase_if(all, [&](const std::string& i) { return i.rfind(name + "-", 0) != 0; });
+        return all;
+    };
+    auto others_kept = [&] {
+        for (const auto& o : others)
+            if (!fs::exists(dir.path() / o / "manifest.json")) return false;
+        return true;
+    };
     fs::create_directory(dir.path() / "notes");
     fs::create_directory(dir.path() / (name + "-20190101T000000Z"));  // no manifest: not ours
     auto spec = dir.write(
@@ -193,11 +214,13 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
     EXPECT_EQ(action[old[3]], "keep");
     EXPECT_EQ(action[old[0]], "delete");
     EXPECT_EQ(action[old[2]], "delete");
-    EXPECT_EQ(listed(dir.path()).size(), 5u);
+    EXPECT_EQ(action.count(others[0]) + action.count(others[1]), 0u);
+    EXPECT_EQ(ours().size(), 5u);
 
     auto real = run_steward({"--spec", spec.string(), "backup", "prune"});
     ASSERT_EQ(real.status, 0) << real.err;
-    EXPECT_EQ(listed(dir.path()), (std::vector<std::string>{old[3], id}));
+    EXPECT_EQ(ours(), (std::vector<std::string>{old[3], id}));
+    EXPECT_TRUE(others_kept());
     EXPECT_TRUE(fs::exists(dir.path() / "notes"));
     EXPECT_TRUE(fs::exists(dir.path() / (name + "-20190101T000000Z")));
 
@@ -207,7 +230,8 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
                          "\nbackups:\n  dir: " + dir.path().string() +
                          "\n  retention: { keep_last: 0, daily: 0, weekly: 0, monthly: 0 }\n");
     ASSERT_EQ(run_steward({"--spec", zero.string(), "backup", "prune"}).status, 0);
-    EXPECT_EQ(listed(dir.path()), std::vector<std::string>{id});
+    EXPECT_EQ(ours(), std::vector<std::string>{id});
+    EXPECT_TRUE(others_kept());
 }
 
 TEST(BackupIntegration, RestoreIntoTheDeploymentsOwnDatabaseAsksOnATerminal) {
