@@ -37,4 +37,8 @@ std::optional<std::string> try_backup_advisory_lock(pqxx::connection& c, const s
     return holder.value_or("another session");
 }
 
+std::int64_t verify_scratch_lock_key(const std::string& database) {
+    return pg::backup_lock_key("verify:" + database);
+}
+
 }  // namespace steward::backup

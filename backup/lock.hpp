@@ -2,6 +2,7 @@
 // backups.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <pqxx/connection>
@@ -26,5 +27,9 @@ class FolderLock {
 
 // Session advisory lock pg::backup_lock_key(db) on `c`; nullopt when taken, else who holds it.
 std::optional<std::string> try_backup_advisory_lock(pqxx::connection& c, const std::string& database);
+
+// The advisory lock key that serializes scratch restores into `<db>_steward_verify` (verify: restore):
+// two at once would drop each other's scratch database.
+std::int64_t verify_scratch_lock_key(const std::string& database);
 
 }  // namespace steward::backup

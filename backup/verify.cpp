@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "backup/internal.hpp"
+#include "backup/lock.hpp"
 #include "backup/pg_tools.hpp"
 #include "backup/restore_io.hpp"
 #include "core/log.hpp"
@@ -39,6 +40,10 @@ void restore_check(const BackupConfig& c, const fs::path& folder, const BackupMa
     auto info = pg::parse_conninfo(c.database_url);
     std::string scratch = info.dbname() + "_steward_verify";
     auto admin = pg::connect(c.database_url);
+    {  // held until `admin` closes: a concurrent verify: restore of this database waits here
+        pqxx::nontransaction tx(*admin);
+        tx.exec_params("SELECT pg_advisory_lock($1)", verify_scratch_lock_key(info.dbname()));
+    }
     auto drop = [&] {
         pqxx::nontransaction tx(*admin);
         tx.exec("DROP DATABASE IF EXISTS " + pg::quote_ident(scratch) + " WITH (FORCE)");

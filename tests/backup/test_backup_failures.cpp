@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "backup/backup_job.hpp"
+#include "backup/lock.hpp"
 #include "backup/stream.hpp"
 #include "core/pg.hpp"
 #include "tests/backup/backup_test_helpers.hpp"
@@ -283,4 +284,37 @@ TEST(BackupIntegration, KilledRestoreScratchCopyIsRemovedByTheNextRun) {
     EXPECT_EQ(v.status, 0) << v.err;
     EXPECT_FALSE(fs::exists(scratch));
     EXPECT_EQ(listed(bdir), std::vector<std::string>{id});
+}
+
+// Two `verify: restore` runs of one database would drop each other's scratch database mid-restore (and
+// a `now` would then keep a good backup as .failed): the second waits for the first.
+TEST(BackupIntegration, ScratchRestoresOfOneDatabaseRunOneAtATime) {
+    auto src = fresh_database("bk_vser");
+    seed_app(src);
+    TempDir dir("bk-vser");
+    auto r = backup_now(dir.path(), src, {"--verify", "restore"});
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    std::string id(parse_json(r.out).at("id").as_string());
+    std::string scratch = database_name(src) + "_steward_verify";
+
+    auto holder = pg::connect(src);  // stands in for another verify in progress
+    {
+        pqxx::nontransaction tx(*holder);
+        tx.exec_params("SELECT pg_advisory_lock($1)", backup::verify_scratch_lock_key(database_name(src)));
+    }
+    auto child = spawn_steward(
+        {"backup", "verify", id, "--level", "restore", "--dir", dir.path().string(), "--database-url", src});
+    bool waiting = eventually([&] {
+        return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
+                                              database_name(src) + "' AND wait_event = 'advisory'") != "0";
+    });
+    EXPECT_TRUE(waiting) << "the second verify did not wait for the first";
+    EXPECT_EQ(query_value(cluster_url(),
+                          "SELECT count(*)::text FROM pg_database WHERE datname = '" + scratch + "'"),
+              "0");
+    holder.reset();  // the first verify ends
+    EXPECT_EQ(child.wait(), 0);
+    EXPECT_EQ(query_value(cluster_url(),
+                          "SELECT count(*)::text FROM pg_database WHERE datname = '" + scratch + "'"),
+              "0");
 }
