@@ -318,3 +318,28 @@ TEST(BackupIntegration, ScratchRestoresOfOneDatabaseRunOneAtATime) {
                           "SELECT count(*)::text FROM pg_database WHERE datname = '" + scratch + "'"),
               "0");
 }
+
+// A migration holding an ACCESS EXCLUSIVE lock: pg_dump gives up after backups.lock_wait_timeout instead
+// of queueing behind it (and in front of everything that comes after), and the backup fails cleanly.
+TEST(BackupIntegration, LockedTableFailsAfterLockWaitTimeout) {
+    auto src = fresh_database("bk_lockwait");
+    query_value(src, "CREATE TABLE busy (x int); INSERT INTO busy VALUES (1)");
+    TempDir dir("bk-lockwait");
+    auto spec = dir.write("steward.yaml",
+                          "version: 1\nname: lockwait\nenvironment: development\ndatabase:\n  url: " + src +
+                              "\nbackups:\n  dir: " + (dir.path() / "b").string() + "\n  lock_wait_timeout: 1s\n");
+    auto holder = pg::connect(src);
+    pqxx::work tx(*holder);
+    tx.exec("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE");
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"});
+    auto took = std::chrono::steady_clock::now() - t0;
+    tx.abort();
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    auto doc = parse_json(r.out);
+    EXPECT_EQ(doc.at("status").as_string(), "failed");
+    EXPECT_NE(json::serialize(doc.at("error")).find("LOCK TABLE public.busy"), std::string::npos) << r.out;
+    EXPECT_LT(took, std::chrono::seconds(20));
+    EXPECT_FALSE(has_suffix(entries(dir.path() / "b"), ".partial"));
+    EXPECT_TRUE(listed(dir.path() / "b").empty());
+}
