@@ -142,6 +142,8 @@ TEST(BackupManifest, IdsRoundTripAndClassifyFolders) {
     EXPECT_FALSE(parse_backup_id("chat-prod-20260329T013005"));
     EXPECT_FALSE(parse_backup_id("20260329T013005Z"));
     EXPECT_FALSE(parse_backup_id("chat-20261329T013005Z"));
+    EXPECT_FALSE(parse_backup_id("../chat-20260329T013005Z"));
+    EXPECT_EQ(classify_entry("../../etc/chat-20260329T013005Z"), EntryKind::other);
     EXPECT_EQ(iso_utc(*t), "2026-03-29T01:30:05Z");
     EXPECT_EQ(classify_entry("chat-20260329T013005Z"), EntryKind::published);
     EXPECT_EQ(classify_entry("chat-20260329T013005Z.partial"), EntryKind::partial);
