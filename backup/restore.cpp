@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "backup/internal.hpp"
+#include "backup/lock.hpp"
 #include "backup/pg_tools.hpp"
 #include "backup/restore_io.hpp"
 #include "core/log.hpp"
@@ -49,6 +50,8 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
     if (classify_entry(id) != EntryKind::published || !fs::is_directory(folder))
         return finish("no backup " + id + " in " + c.settings.dir.string());
     remove_scratch_leftovers(c.settings.dir);  // decoded copies a killed restore or verify left behind
+    BackupInUse in_use(folder);                 // prune keeps it until the restore ends
+    if (!fs::is_directory(folder)) return finish("no backup " + id + " in " + c.settings.dir.string());
     BackupManifest m;
     try {
         m = read_manifest(folder);

@@ -343,3 +343,50 @@ TEST(BackupIntegration, LockedTableFailsAfterLockWaitTimeout) {
     EXPECT_FALSE(has_suffix(entries(dir.path() / "b"), ".partial"));
     EXPECT_TRUE(listed(dir.path() / "b").empty());
 }
+
+// Prune (here after every count went to zero) never deletes a backup that a restore is reading: it is
+// kept as "in_use" and goes on the next prune after the restore ended.
+TEST(BackupIntegration, PruneKeepsABackupThatIsBeingRestored) {
+    auto src = fresh_database("bk_inuse");
+    seed_app(src);
+    TempDir dir("bk-inuse");
+    auto b = dir.path() / "b";
+    std::vector<std::string> ids;
+    for (int i = 0; i < 2; ++i) {
+        auto r = backup_now(b, src, {"--verify", "none"});
+        ASSERT_EQ(r.status, 0) << r.err;
+        ids.emplace_back(parse_json(r.out).at("id").as_string());
+    }
+    auto spec = dir.write("steward.yaml", "version: 1\nname: " + database_name(src) +
+                                              "\nenvironment: development\ndatabase:\n  url: " + src +
+                                              "\nbackups:\n  dir: " + b.string() +
+                                              "\n  retention: { keep_last: 0, daily: 0, weekly: 0, monthly: 0 }\n");
+
+    auto dst = fresh_database("bk_inuse_dst");
+    query_value(dst, "CREATE TABLE users (id int)");
+    auto holder = pg::connect(dst);
+    pqxx::work lock_tx(*holder);
+    lock_tx.exec("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");  // parks pg_restore --clean
+    auto child = spawn_steward(
+        {"backup", "restore", ids[0], "--dir", b.string(), "--database-url", dst, "--clean", "--yes"});
+    ASSERT_TRUE(eventually([&] {
+        return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
+                                              database_name(dst) + "' AND wait_event_type = 'Lock'") != "0";
+    })) << "pg_restore never waited on the held lock";
+
+    auto p = run_steward({"--spec", spec.string(), "backup", "prune", "--json"});
+    ASSERT_EQ(p.status, 0) << p.out << p.err;
+    std::map<std::string, std::string> rule;
+    auto pdoc = parse_json(p.out);
+    for (const auto& d : pdoc.at("backups").as_array())
+        rule[std::string(d.at("id").as_string())] = std::string(d.at("rule").as_string());
+    EXPECT_EQ(rule[ids[0]], "in_use") << p.out;
+    EXPECT_EQ(rule[ids[1]], "newest");
+    EXPECT_TRUE(fs::exists(b / ids[0] / "manifest.json"));
+
+    lock_tx.abort();
+    EXPECT_EQ(child.wait(), 0);
+    EXPECT_EQ(fingerprint(src), fingerprint(dst));
+    ASSERT_EQ(run_steward({"--spec", spec.string(), "backup", "prune"}).status, 0);
+    EXPECT_EQ(listed(b), std::vector<std::string>{ids[1]});
+}
