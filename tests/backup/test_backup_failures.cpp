@@ -229,6 +229,17 @@ TEST(BackupIntegration, UnrestorableDumpFailsRestoreVerificationAndIsKeptAsFaile
               "0");
     EXPECT_EQ(query_value(src, "SELECT status FROM steward_backups WHERE id = '" + id + "'"),
               "verify_failed");
+
+    // `restore` of the published (full-verified) one fails the same way: exit 1 with pg_restore's error.
+    std::string first(parse_json(full.out).at("id").as_string());
+    auto dst = fresh_database("bk_unrest_dst");
+    auto rr = run_steward({"backup", "restore", first, "--dir", dir.path().string(), "--database-url", dst, "--json"});
+    EXPECT_EQ(rr.status, 1) << rr.out << rr.err;
+    auto rdoc = parse_json(rr.out);
+    EXPECT_FALSE(rdoc.at("ok").as_bool());
+    EXPECT_FALSE(rdoc.at("refused").as_bool());
+    EXPECT_NE(json::serialize(rdoc.at("error")).find("pg_restore failed"), std::string::npos) << rr.out;
+    EXPECT_NE(json::serialize(rdoc.at("error")).find("lookup"), std::string::npos) << rr.out;
 }
 
 // `restore --jobs N` of an encrypted archive decrypts it into a scratch folder first; kill -9 of steward
