@@ -50,7 +50,7 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
     if (classify_entry(id) != EntryKind::published || !fs::is_directory(folder))
         return finish("no backup " + id + " in " + c.settings.dir.string());
     remove_scratch_leftovers(c.settings.dir);  // decoded copies a killed restore or verify left behind
-    BackupInUse in_use(folder);                 // prune keeps it until the restore ends
+    BackupInUse in_use(folder);                // prune keeps it until the restore ends
     if (!fs::is_directory(folder)) return finish("no backup " + id + " in " + c.settings.dir.string());
     BackupManifest m;
     try {

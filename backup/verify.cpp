@@ -142,7 +142,7 @@ VerifyOutcome verify_backup(const BackupConfig& c, const std::string& id, Backup
         return v;
     }
     remove_scratch_leftovers(c.settings.dir);  // decoded copies a killed restore or verify left behind
-    BackupInUse in_use(folder);                 // prune keeps it until the verify ends
+    BackupInUse in_use(folder);                // prune keeps it until the verify ends
     if (!fs::is_directory(folder)) {
         v.problems.push_back("no backup " + id + " in " + c.settings.dir.string());
         return v;

@@ -233,7 +233,8 @@ TEST(BackupIntegration, UnrestorableDumpFailsRestoreVerificationAndIsKeptAsFaile
     // `restore` of the published (full-verified) one fails the same way: exit 1 with pg_restore's error.
     std::string first(parse_json(full.out).at("id").as_string());
     auto dst = fresh_database("bk_unrest_dst");
-    auto rr = run_steward({"backup", "restore", first, "--dir", dir.path().string(), "--database-url", dst, "--json"});
+    auto rr = run_steward(
+        {"backup", "restore", first, "--dir", dir.path().string(), "--database-url", dst, "--json"});
     EXPECT_EQ(rr.status, 1) << rr.out << rr.err;
     auto rdoc = parse_json(rr.out);
     EXPECT_FALSE(rdoc.at("ok").as_bool());
@@ -246,16 +247,18 @@ TEST(BackupIntegration, UnrestorableDumpFailsRestoreVerificationAndIsKeptAsFaile
 // there must not leave that plaintext copy for good: the next run (verify here) removes it.
 TEST(BackupIntegration, KilledRestoreScratchCopyIsRemovedByTheNextRun) {
     auto src = fresh_database("bk_kscr");
-    query_value(src,
-                "CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, 'plaintext-marker-' || g "
-                "FROM generate_series(1, 20000) g");
+    query_value(
+        src,
+        "CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, 'plaintext-marker-' || g "
+        "FROM generate_series(1, 20000) g");
     TempDir dir("bk-kscr");
     auto bdir = dir.path() / "b";
-    auto spec = dir.write("steward.yaml",
-                          "version: 1\nname: kscr\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
-                          "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
-                          "backups:\n  dir: " +
-                              bdir.string() + "\n  encryption: { key: \"secret:backup_key\" }\n");
+    auto spec =
+        dir.write("steward.yaml",
+                  "version: 1\nname: kscr\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
+                  "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
+                  "backups:\n  dir: " +
+                      bdir.string() + "\n  encryption: { key: \"secret:backup_key\" }\n");
     std::map<std::string, std::string> env{{"TEST_DB_URL", src}, {"TEST_BACKUP_KEY", "kill-scratch key 42"}};
     auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"}, env);
     ASSERT_EQ(r.status, 0) << r.out << r.err;
@@ -268,15 +271,16 @@ TEST(BackupIntegration, KilledRestoreScratchCopyIsRemovedByTheNextRun) {
     pqxx::work lock_tx(*holder);
     lock_tx.exec("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE");
 
-    auto child = spawn_steward(
-        {"--spec", spec.string(), "backup", "restore", id, "--database-url", dst, "--clean", "--jobs", "2", "--yes"},
-        env);
+    auto child = spawn_steward({"--spec", spec.string(), "backup", "restore", id, "--database-url", dst,
+                                "--clean", "--jobs", "2", "--yes"},
+                               env);
     auto scratch = bdir / (".restore-" + id + ".tmp");
     bool parked = eventually([&] {
-        return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
-                                              database_name(dst) +
-                                              "' AND application_name = 'steward-backup' AND wait_event_type = "
-                                              "'Lock'") != "0";
+        return query_value(cluster_url(),
+                           "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
+                               database_name(dst) +
+                               "' AND application_name = 'steward-backup' AND wait_event_type = "
+                               "'Lock'") != "0";
     });
     ASSERT_TRUE(parked) << "pg_restore never waited on the held lock";
     ASSERT_TRUE(fs::exists(scratch / "dump"));
@@ -286,8 +290,8 @@ TEST(BackupIntegration, KilledRestoreScratchCopyIsRemovedByTheNextRun) {
     lock_tx.abort();
     EXPECT_TRUE(eventually([&] {  // pg_restore died with steward
         return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
-                                              database_name(dst) + "' AND application_name = 'steward-backup'") ==
-               "0";
+                                              database_name(dst) +
+                                              "' AND application_name = 'steward-backup'") == "0";
     }));
     ASSERT_TRUE(fs::exists(scratch)) << "the killed restore left nothing to clean up";
 
@@ -336,9 +340,10 @@ TEST(BackupIntegration, LockedTableFailsAfterLockWaitTimeout) {
     auto src = fresh_database("bk_lockwait");
     query_value(src, "CREATE TABLE busy (x int); INSERT INTO busy VALUES (1)");
     TempDir dir("bk-lockwait");
-    auto spec = dir.write("steward.yaml",
-                          "version: 1\nname: lockwait\nenvironment: development\ndatabase:\n  url: " + src +
-                              "\nbackups:\n  dir: " + (dir.path() / "b").string() + "\n  lock_wait_timeout: 1s\n");
+    auto spec =
+        dir.write("steward.yaml",
+                  "version: 1\nname: lockwait\nenvironment: development\ndatabase:\n  url: " + src +
+                      "\nbackups:\n  dir: " + (dir.path() / "b").string() + "\n  lock_wait_timeout: 1s\n");
     auto holder = pg::connect(src);
     pqxx::work tx(*holder);
     tx.exec("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE");
@@ -368,10 +373,11 @@ TEST(BackupIntegration, PruneKeepsABackupThatIsBeingRestored) {
         ASSERT_EQ(r.status, 0) << r.err;
         ids.emplace_back(parse_json(r.out).at("id").as_string());
     }
-    auto spec = dir.write("steward.yaml", "version: 1\nname: " + database_name(src) +
-                                              "\nenvironment: development\ndatabase:\n  url: " + src +
-                                              "\nbackups:\n  dir: " + b.string() +
-                                              "\n  retention: { keep_last: 0, daily: 0, weekly: 0, monthly: 0 }\n");
+    auto spec =
+        dir.write("steward.yaml", "version: 1\nname: " + database_name(src) +
+                                      "\nenvironment: development\ndatabase:\n  url: " + src +
+                                      "\nbackups:\n  dir: " + b.string() +
+                                      "\n  retention: { keep_last: 0, daily: 0, weekly: 0, monthly: 0 }\n");
 
     auto dst = fresh_database("bk_inuse_dst");
     query_value(dst, "CREATE TABLE users (id int)");

@@ -272,18 +272,20 @@ TEST(BackupIntegration, RestoreIntoTheDeploymentsOwnDatabaseAsksOnATerminal) {
 TEST(BackupIntegration, EncryptedDirectoryFormatRoundTrips) {
     auto src = fresh_database("bk_encdir");
     seed_app(src);
-    query_value(src,
-                "CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, 'plaintext-marker-' || g "
-                "FROM generate_series(1, 3000) g");
+    query_value(
+        src,
+        "CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, 'plaintext-marker-' || g "
+        "FROM generate_series(1, 3000) g");
     TempDir dir("bk-encdir");
     auto bdir = dir.path() / "b";
-    auto spec = dir.write("steward.yaml",
-                          "version: 1\nname: encdir\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
-                          "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
-                          "backups:\n  dir: " +
-                              bdir.string() +
-                              "\n  format: directory\n  compression: none\n  jobs: 2\n"
-                              "  encryption: { key: \"secret:backup_key\" }\n");
+    auto spec =
+        dir.write("steward.yaml",
+                  "version: 1\nname: encdir\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
+                  "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
+                  "backups:\n  dir: " +
+                      bdir.string() +
+                      "\n  format: directory\n  compression: none\n  jobs: 2\n"
+                      "  encryption: { key: \"secret:backup_key\" }\n");
     std::map<std::string, std::string> env{{"TEST_DB_URL", src}, {"TEST_BACKUP_KEY", "directory key 7"}};
     auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"}, env);
     ASSERT_EQ(r.status, 0) << r.out << r.err;
