@@ -2,6 +2,7 @@
 #include "backup/backup_job.hpp"
 
 #include <date/tz.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <pqxx/pqxx>
@@ -91,17 +92,32 @@ PruneOutcome prune_locked(const BackupConfig& c, bool dry_run) {
     PruneOutcome out;
     try {
         auto list = list_backups(c.settings.dir);
+        // Only this deployment's backups: another deployment's in a shared folder (spec-less mode names
+        // them after their database) have their own newest backup and retention, as off-site.
+        if (!c.deployment.empty())
+            std::erase_if(list, [&](const BackupInfo& b) { return !is_backup_id(b.id, c.deployment); });
         std::vector<BackupEntry> entries;
         for (const auto& b : list) entries.push_back({b.id, b.finished});
         auto plan = plan_retention(entries, c.settings.retention, zone(c.timezone));
         std::string newest = list.empty() ? std::string() : list.back().id;
         for (const auto& d : plan) {
             PruneDecision p{d.id, d.keep || d.id == newest, d.keep || d.id != newest ? d.rule : "newest"};
-            out.decisions.push_back(p);
-            if (p.keep || dry_run) continue;
             auto path = c.settings.dir / p.id;
-            if (classify_entry(p.id) != EntryKind::published || !fs::exists(path / "manifest.json")) continue;
-            fs::remove_all(path);
+            int held = -1;
+            if (!p.keep) {
+                held = lock_backup_for_delete(path);
+                if (held < 0) p = {d.id, true, "in_use"};  // a restore or verify is reading it
+            }
+            out.decisions.push_back(p);
+            if (p.keep || dry_run || classify_entry(p.id) != EntryKind::published ||
+                !fs::exists(path / "manifest.json")) {
+                if (held >= 0) ::close(held);
+                continue;
+            }
+            std::error_code ec;
+            fs::remove_all(path, ec);
+            ::close(held);
+            if (ec) throw fs::filesystem_error("delete backup", path, ec);
             out.deleted.push_back(p.id);
             log::info("backup", "backup pruned", {{"id", p.id}});
         }

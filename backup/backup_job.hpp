@@ -105,7 +105,7 @@ struct RestoreOutcome {
 struct PruneDecision {
     std::string id;
     bool keep = true;
-    std::string rule;  // newest|keep_last|daily|weekly|monthly|expired
+    std::string rule;  // newest|keep_last|daily|weekly|monthly|expired|in_use (expired, but being read)
 };
 
 struct PruneOutcome {

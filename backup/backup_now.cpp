@@ -15,6 +15,7 @@
 #include "backup/manifest.hpp"
 #include "backup/pg_tools.hpp"
 #include "backup/progress.hpp"
+#include "backup/restore_io.hpp"
 #include "backup/stream.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
@@ -224,6 +225,7 @@ BackupOutcome run_backup(const BackupConfig& c) {
     }
 
     remove_leftovers(c.settings.dir);  // only a steward holding this folder's lock writes .partial here
+    remove_scratch_leftovers(c.settings.dir);  // decoded copies of a killed restore or verify (not live ones)
 
     std::unique_ptr<pqxx::connection> conn;
     std::string database;

@@ -201,6 +201,8 @@ std::string make_backup_id(const std::string& name, TimePoint t) {
 std::optional<TimePoint> parse_backup_id(const std::string& name) {
     constexpr std::size_t stamp = 16;  // YYYYMMDDTHHMMSSZ
     if (name.size() < stamp + 2 || name[name.size() - stamp - 1] != '-') return std::nullopt;
+    // A folder name, never a path: an id from the command line (or an API) must not leave the backups folder.
+    if (name.find('/') != std::string::npos || name.find('\0') != std::string::npos) return std::nullopt;
     std::string t = name.substr(name.size() - stamp);
     for (std::size_t i = 0; i < stamp; ++i) {
         bool digit = t[i] >= '0' && t[i] <= '9';

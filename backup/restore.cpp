@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "backup/internal.hpp"
+#include "backup/lock.hpp"
 #include "backup/pg_tools.hpp"
 #include "backup/restore_io.hpp"
 #include "core/log.hpp"
@@ -48,6 +49,9 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
     auto folder = c.settings.dir / id;
     if (classify_entry(id) != EntryKind::published || !fs::is_directory(folder))
         return finish("no backup " + id + " in " + c.settings.dir.string());
+    remove_scratch_leftovers(c.settings.dir);  // decoded copies a killed restore or verify left behind
+    BackupInUse in_use(folder);                // prune keeps it until the restore ends
+    if (!fs::is_directory(folder)) return finish("no backup " + id + " in " + c.settings.dir.string());
     BackupManifest m;
     try {
         m = read_manifest(folder);
@@ -109,7 +113,7 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
     PgRestoreRun run;
     try {
         run = run_pg_restore(folder, m, c.encryption_key, args, tc.env, std::max(1, o.jobs),
-                             c.settings.dir / (".restore-" + id + ".tmp"), c.progress);
+                             restore_scratch_path(c.settings.dir, id), c.progress);
     } catch (const std::exception& e) {
         return finish(std::string("pg_restore: ") + e.what());
     }

@@ -1,22 +1,90 @@
 // Feeding a backup to pg_restore: decrypt and decompress as needed, by stdin or a temporary copy.
 #include "backup/restore_io.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <optional>
 #include <system_error>
 
 #include "backup/progress.hpp"
+#include "core/log.hpp"
 #include "core/process.hpp"
 
 namespace steward::backup {
 
+namespace {
+
+// Opens folder `p` and takes its flock without waiting; -1 when it is missing or a live run holds it.
+int lock_folder(const std::filesystem::path& p) {
+    int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// The backup id in a scratch folder name, or "" when `name` is not one.
+std::string scratch_id(const std::string& name) {
+    auto cut = [&](const std::string& prefix, const std::string& suffix) -> std::string {
+        if (name.size() <= prefix.size() + suffix.size() || name.rfind(prefix, 0) != 0 ||
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+            return {};
+        return name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    };
+    for (auto id : {cut(".restore-", ".tmp"), cut(".", ".verify-tmp")})
+        if (!id.empty() && parse_backup_id(id)) return id;
+    return {};
+}
+
+}  // namespace
+
+std::filesystem::path restore_scratch_path(const std::filesystem::path& dir, const std::string& id) {
+    return dir / (".restore-" + id + ".tmp");
+}
+
+std::filesystem::path verify_scratch_path(const std::filesystem::path& dir, const std::string& id) {
+    return dir / ("." + id + ".verify-tmp");
+}
+
 ScratchDir::ScratchDir(std::filesystem::path path) : path_(std::move(path)) {
-    std::filesystem::remove_all(path_);
+    std::error_code ec;
+    if (std::filesystem::symlink_status(path_, ec).type() != std::filesystem::file_type::not_found) {
+        int old = lock_folder(path_);
+        if (old < 0 && std::filesystem::is_directory(std::filesystem::symlink_status(path_, ec)))
+            throw StreamError("scratch folder " + path_.string() +
+                              " is in use by another restore or verify of this backup");
+        std::filesystem::remove_all(path_);
+        if (old >= 0) ::close(old);
+    }
     std::filesystem::create_directories(path_);
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all);  // decoded copies of the data
+    fd_ = lock_folder(path_);
+    if (fd_ < 0) throw StreamError("cannot lock scratch folder " + path_.string());
 }
 
 ScratchDir::~ScratchDir() {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void remove_scratch_leftovers(const std::filesystem::path& dir) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        auto name = e.path().filename().string();
+        if (scratch_id(name).empty() || !e.is_directory(ec) || e.is_symlink(ec)) continue;
+        int fd = lock_folder(e.path());
+        if (fd < 0) continue;  // a live restore or verify is using it
+        log::warn("backup", "removing scratch folder of an interrupted restore or verify",
+                  {{"path", e.path().string()}});
+        std::filesystem::remove_all(e.path(), ec);
+        ::close(fd);
+    }
 }
 
 void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManifest& m,
@@ -87,18 +155,19 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
             argv.push_back(dump.string());
             return run_tool(argv, env);
         }
-        ScratchDir tmp(scratch);
+        std::optional<ScratchDir> tmp;
         try {
+            tmp.emplace(scratch);
             for (const auto& f : m.files) {
                 if (f.path.rfind("dump/", 0) != 0) continue;
-                FileSink out(tmp.path() / std::filesystem::path(f.path).filename());
+                FileSink out(tmp->path() / std::filesystem::path(f.path).filename());
                 decode_file(backup_dir / f.path, out, m, key, false);
             }
         } catch (const std::exception& e) {
             run.decode_error = e.what();
             return run;
         }
-        argv.push_back(tmp.path().string());
+        argv.push_back(tmp->path().string());
         return run_tool(argv, env);
     }
 
@@ -107,9 +176,11 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
         return run_tool(argv, env);
     }
     if (jobs > 1) {  // pg_restore cannot run parallel jobs from standard input
-        ScratchDir tmp(scratch);
-        auto file = tmp.path() / "dump";
+        std::optional<ScratchDir> tmp;
+        std::filesystem::path file;
         try {
+            tmp.emplace(scratch);
+            file = tmp->path() / "dump";
             FileSink out(file);
             decode_file(dump, out, m, key, true, on_bytes);
         } catch (const std::exception& e) {

@@ -35,7 +35,9 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
                             const std::map<std::string, std::string>& env, int jobs,
                             const std::filesystem::path& scratch, bool progress = false);
 
-// A folder removed (recursively) on destruction.
+// A private folder (0700) for decoded copies, removed (recursively) on destruction. It holds an flock on
+// itself while alive, so remove_scratch_leftovers() can tell a live run's folder from a dead run's.
+// Throws if a live run holds a folder of that name; removes a dead run's leftover of that name first.
 class ScratchDir {
   public:
     explicit ScratchDir(std::filesystem::path path);
@@ -46,6 +48,14 @@ class ScratchDir {
 
   private:
     std::filesystem::path path_;
+    int fd_ = -1;
 };
+
+// The scratch folder names restore and verify use inside the backups folder.
+std::filesystem::path restore_scratch_path(const std::filesystem::path& dir, const std::string& id);
+std::filesystem::path verify_scratch_path(const std::filesystem::path& dir, const std::string& id);
+// Removes scratch folders (decrypted or decompressed copies) that a killed restore or verify left in
+// `dir`; folders of runs that are still alive (flock held) are left alone.
+void remove_scratch_leftovers(const std::filesystem::path& dir);
 
 }  // namespace steward::backup

@@ -280,7 +280,15 @@ bool catch_up_due(std::optional<system_clock::time_point> last_success, system_c
     if (!last_success) return true;
     if (*last_success >= now) return false;
     try {
-        return schedule.next_after(*last_success, tz) <= now;
+        // The last scheduled run at or before now was missed when it came after the last success; it
+        // is caught up when the last success is also older than one period, the interval that ends at
+        // that run (24 h for @daily, 23 h or 25 h across a DST change, 72 h before a Monday run of
+        // "0 2 * * 1-5"): a younger success (a manual backup in between) already covers it.
+        auto prev = schedule.previous_at_or_before(now, tz);
+        if (!prev || *prev <= *last_success) return false;
+        auto before = schedule.previous_at_or_before(*prev - std::chrono::seconds(1), tz);
+        if (!before) return true;
+        return now - *last_success > *prev - *before;
     } catch (const std::runtime_error&) {
         return false;
     }

@@ -50,8 +50,10 @@ class CronSchedule {
 // std::invalid_argument naming the zone when it is unknown.
 const date::time_zone* find_time_zone(const std::string& name);
 
-// True when a scheduled run was missed since `last_success` (none: true): some scheduled
-// instant lies in (last_success, now].
+// The catch-up rule: true when there is no last success, or when the last scheduled instant at or
+// before `now` came after the last success (it was missed) and the last success is older than one
+// period (the interval ending at that instant), so no later backup covers it. A last success in the
+// future (clock skew) is not due. Pass the last success's start time for no grace at all.
 bool catch_up_due(std::optional<std::chrono::system_clock::time_point> last_success,
                   std::chrono::system_clock::time_point now, const CronSchedule& schedule,
                   const date::time_zone* tz);

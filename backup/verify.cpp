@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "backup/internal.hpp"
+#include "backup/lock.hpp"
 #include "backup/pg_tools.hpp"
 #include "backup/restore_io.hpp"
 #include "core/log.hpp"
@@ -39,6 +40,10 @@ void restore_check(const BackupConfig& c, const fs::path& folder, const BackupMa
     auto info = pg::parse_conninfo(c.database_url);
     std::string scratch = info.dbname() + "_steward_verify";
     auto admin = pg::connect(c.database_url);
+    {  // held until `admin` closes: a concurrent verify: restore of this database waits here
+        pqxx::nontransaction tx(*admin);
+        tx.exec_params("SELECT pg_advisory_lock($1)", verify_scratch_lock_key(info.dbname()));
+    }
     auto drop = [&] {
         pqxx::nontransaction tx(*admin);
         tx.exec("DROP DATABASE IF EXISTS " + pg::quote_ident(scratch) + " WITH (FORCE)");
@@ -53,7 +58,7 @@ void restore_check(const BackupConfig& c, const fs::path& folder, const BackupMa
         auto run = run_pg_restore(
             folder, m, c.encryption_key,
             {"--dbname=" + tc.conninfo, "--no-owner", "--no-privileges", "--exit-on-error", "--no-password"},
-            tc.env, 1, c.settings.dir / ("." + m.id + ".verify-tmp"));
+            tc.env, 1, verify_scratch_path(c.settings.dir, m.id));
         if (!run.ok()) {
             v.problems.push_back("scratch restore failed: " + run.error());
         } else {
@@ -102,9 +107,13 @@ VerifyOutcome verify_folder(const BackupConfig& c, const fs::path& folder, const
         v.problems.push_back("backup is encrypted: set backups.encryption.key to verify it");
         return done();
     }
-    auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, {}, 1,
-                              c.settings.dir / ("." + m.id + ".verify-tmp"));
-    if (!run.ok()) v.problems.push_back("archive unreadable: " + run.error());
+    try {
+        auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, {}, 1,
+                                  verify_scratch_path(c.settings.dir, m.id));
+        if (!run.ok()) v.problems.push_back("archive unreadable: " + run.error());
+    } catch (const std::exception& e) {  // pg_restore missing, scratch folder unusable
+        v.problems.push_back(std::string("pg_restore: ") + e.what());
+    }
     for (const auto& f : m.files) {
         if (f.path != "globals.sql") continue;
         try {
@@ -129,6 +138,12 @@ VerifyOutcome verify_backup(const BackupConfig& c, const std::string& id, Backup
     v.level = level == BackupsSpec::Verify::restore ? "restore" : "full";
     auto folder = c.settings.dir / id;
     if (classify_entry(id) != EntryKind::published || !fs::is_directory(folder)) {
+        v.problems.push_back("no backup " + id + " in " + c.settings.dir.string());
+        return v;
+    }
+    remove_scratch_leftovers(c.settings.dir);  // decoded copies a killed restore or verify left behind
+    BackupInUse in_use(folder);                // prune keeps it until the verify ends
+    if (!fs::is_directory(folder)) {
         v.problems.push_back("no backup " + id + " in " + c.settings.dir.string());
         return v;
     }

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "backup/backup_job.hpp"
+#include "backup/lock.hpp"
 #include "backup/stream.hpp"
 #include "core/pg.hpp"
 #include "tests/backup/backup_test_helpers.hpp"
@@ -228,4 +229,181 @@ TEST(BackupIntegration, UnrestorableDumpFailsRestoreVerificationAndIsKeptAsFaile
               "0");
     EXPECT_EQ(query_value(src, "SELECT status FROM steward_backups WHERE id = '" + id + "'"),
               "verify_failed");
+
+    // `restore` of the published (full-verified) one fails the same way: exit 1 with pg_restore's error.
+    std::string first(parse_json(full.out).at("id").as_string());
+    auto dst = fresh_database("bk_unrest_dst");
+    auto rr = run_steward(
+        {"backup", "restore", first, "--dir", dir.path().string(), "--database-url", dst, "--json"});
+    EXPECT_EQ(rr.status, 1) << rr.out << rr.err;
+    auto rdoc = parse_json(rr.out);
+    EXPECT_FALSE(rdoc.at("ok").as_bool());
+    EXPECT_FALSE(rdoc.at("refused").as_bool());
+    EXPECT_NE(json::serialize(rdoc.at("error")).find("pg_restore failed"), std::string::npos) << rr.out;
+    EXPECT_NE(json::serialize(rdoc.at("error")).find("lookup"), std::string::npos) << rr.out;
+}
+
+// `restore --jobs N` of an encrypted archive decrypts it into a scratch folder first; kill -9 of steward
+// there must not leave that plaintext copy for good: the next run (verify here) removes it.
+TEST(BackupIntegration, KilledRestoreScratchCopyIsRemovedByTheNextRun) {
+    auto src = fresh_database("bk_kscr");
+    query_value(
+        src,
+        "CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, 'plaintext-marker-' || g "
+        "FROM generate_series(1, 20000) g");
+    TempDir dir("bk-kscr");
+    auto bdir = dir.path() / "b";
+    auto spec =
+        dir.write("steward.yaml",
+                  "version: 1\nname: kscr\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
+                  "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
+                  "backups:\n  dir: " +
+                      bdir.string() + "\n  encryption: { key: \"secret:backup_key\" }\n");
+    std::map<std::string, std::string> env{{"TEST_DB_URL", src}, {"TEST_BACKUP_KEY", "kill-scratch key 42"}};
+    auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"}, env);
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    std::string id(parse_json(r.out).at("id").as_string());
+
+    // The target has a table that `--clean` drops; holding a lock on it parks pg_restore deterministically.
+    auto dst = fresh_database("bk_kscr_dst");
+    query_value(dst, "CREATE TABLE notes (id int)");
+    auto holder = pg::connect(dst);
+    pqxx::work lock_tx(*holder);
+    lock_tx.exec("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE");
+
+    auto child = spawn_steward({"--spec", spec.string(), "backup", "restore", id, "--database-url", dst,
+                                "--clean", "--jobs", "2", "--yes"},
+                               env);
+    auto scratch = bdir / (".restore-" + id + ".tmp");
+    bool parked = eventually([&] {
+        return query_value(cluster_url(),
+                           "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
+                               database_name(dst) +
+                               "' AND application_name = 'steward-backup' AND wait_event_type = "
+                               "'Lock'") != "0";
+    });
+    ASSERT_TRUE(parked) << "pg_restore never waited on the held lock";
+    ASSERT_TRUE(fs::exists(scratch / "dump"));
+    EXPECT_NE(read_file(scratch / "dump").find("plaintext-marker"), std::string::npos);
+    child.signal(SIGKILL, /*whole_group=*/false);
+    EXPECT_EQ(child.wait(), 128 + SIGKILL);
+    lock_tx.abort();
+    EXPECT_TRUE(eventually([&] {  // pg_restore died with steward
+        return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
+                                              database_name(dst) +
+                                              "' AND application_name = 'steward-backup'") == "0";
+    }));
+    ASSERT_TRUE(fs::exists(scratch)) << "the killed restore left nothing to clean up";
+
+    auto v = run_steward({"--spec", spec.string(), "backup", "verify", id}, env);
+    EXPECT_EQ(v.status, 0) << v.err;
+    EXPECT_FALSE(fs::exists(scratch));
+    EXPECT_EQ(listed(bdir), std::vector<std::string>{id});
+}
+
+// Two `verify: restore` runs of one database would drop each other's scratch database mid-restore (and
+// a `now` would then keep a good backup as .failed): the second waits for the first.
+TEST(BackupIntegration, ScratchRestoresOfOneDatabaseRunOneAtATime) {
+    auto src = fresh_database("bk_vser");
+    seed_app(src);
+    TempDir dir("bk-vser");
+    auto r = backup_now(dir.path(), src, {"--verify", "restore"});
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    std::string id(parse_json(r.out).at("id").as_string());
+    std::string scratch = database_name(src) + "_steward_verify";
+
+    auto holder = pg::connect(src);  // stands in for another verify in progress
+    {
+        pqxx::nontransaction tx(*holder);
+        tx.exec_params("SELECT pg_advisory_lock($1)", backup::verify_scratch_lock_key(database_name(src)));
+    }
+    auto child = spawn_steward(
+        {"backup", "verify", id, "--level", "restore", "--dir", dir.path().string(), "--database-url", src});
+    bool waiting = eventually([&] {
+        return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
+                                              database_name(src) + "' AND wait_event = 'advisory'") != "0";
+    });
+    EXPECT_TRUE(waiting) << "the second verify did not wait for the first";
+    EXPECT_EQ(query_value(cluster_url(),
+                          "SELECT count(*)::text FROM pg_database WHERE datname = '" + scratch + "'"),
+              "0");
+    holder.reset();  // the first verify ends
+    EXPECT_EQ(child.wait(), 0);
+    EXPECT_EQ(query_value(cluster_url(),
+                          "SELECT count(*)::text FROM pg_database WHERE datname = '" + scratch + "'"),
+              "0");
+}
+
+// A migration holding an ACCESS EXCLUSIVE lock: pg_dump gives up after backups.lock_wait_timeout instead
+// of queueing behind it (and in front of everything that comes after), and the backup fails cleanly.
+TEST(BackupIntegration, LockedTableFailsAfterLockWaitTimeout) {
+    auto src = fresh_database("bk_lockwait");
+    query_value(src, "CREATE TABLE busy (x int); INSERT INTO busy VALUES (1)");
+    TempDir dir("bk-lockwait");
+    auto spec =
+        dir.write("steward.yaml",
+                  "version: 1\nname: lockwait\nenvironment: development\ndatabase:\n  url: " + src +
+                      "\nbackups:\n  dir: " + (dir.path() / "b").string() + "\n  lock_wait_timeout: 1s\n");
+    auto holder = pg::connect(src);
+    pqxx::work tx(*holder);
+    tx.exec("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE");
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"});
+    auto took = std::chrono::steady_clock::now() - t0;
+    tx.abort();
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    auto doc = parse_json(r.out);
+    EXPECT_EQ(doc.at("status").as_string(), "failed");
+    EXPECT_NE(json::serialize(doc.at("error")).find("LOCK TABLE public.busy"), std::string::npos) << r.out;
+    EXPECT_LT(took, std::chrono::seconds(20));
+    EXPECT_FALSE(has_suffix(entries(dir.path() / "b"), ".partial"));
+    EXPECT_TRUE(listed(dir.path() / "b").empty());
+}
+
+// Prune (here after every count went to zero) never deletes a backup that a restore is reading: it is
+// kept as "in_use" and goes on the next prune after the restore ended.
+TEST(BackupIntegration, PruneKeepsABackupThatIsBeingRestored) {
+    auto src = fresh_database("bk_inuse");
+    seed_app(src);
+    TempDir dir("bk-inuse");
+    auto b = dir.path() / "b";
+    std::vector<std::string> ids;
+    for (int i = 0; i < 2; ++i) {
+        auto r = backup_now(b, src, {"--verify", "none"});
+        ASSERT_EQ(r.status, 0) << r.err;
+        ids.emplace_back(parse_json(r.out).at("id").as_string());
+    }
+    auto spec =
+        dir.write("steward.yaml", "version: 1\nname: " + database_name(src) +
+                                      "\nenvironment: development\ndatabase:\n  url: " + src +
+                                      "\nbackups:\n  dir: " + b.string() +
+                                      "\n  retention: { keep_last: 0, daily: 0, weekly: 0, monthly: 0 }\n");
+
+    auto dst = fresh_database("bk_inuse_dst");
+    query_value(dst, "CREATE TABLE users (id int)");
+    auto holder = pg::connect(dst);
+    pqxx::work lock_tx(*holder);
+    lock_tx.exec("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");  // parks pg_restore --clean
+    auto child = spawn_steward(
+        {"backup", "restore", ids[0], "--dir", b.string(), "--database-url", dst, "--clean", "--yes"});
+    ASSERT_TRUE(eventually([&] {
+        return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" +
+                                              database_name(dst) + "' AND wait_event_type = 'Lock'") != "0";
+    })) << "pg_restore never waited on the held lock";
+
+    auto p = run_steward({"--spec", spec.string(), "backup", "prune", "--json"});
+    ASSERT_EQ(p.status, 0) << p.out << p.err;
+    std::map<std::string, std::string> rule;
+    auto pdoc = parse_json(p.out);
+    for (const auto& d : pdoc.at("backups").as_array())
+        rule[std::string(d.at("id").as_string())] = std::string(d.at("rule").as_string());
+    EXPECT_EQ(rule[ids[0]], "in_use") << p.out;
+    EXPECT_EQ(rule[ids[1]], "newest");
+    EXPECT_TRUE(fs::exists(b / ids[0] / "manifest.json"));
+
+    lock_tx.abort();
+    EXPECT_EQ(child.wait(), 0);
+    EXPECT_EQ(fingerprint(src), fingerprint(dst));
+    ASSERT_EQ(run_steward({"--spec", spec.string(), "backup", "prune"}).status, 0);
+    EXPECT_EQ(listed(b), std::vector<std::string>{ids[1]});
 }

@@ -177,6 +177,27 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
                         o.substr(name.size() + 7, 2) + "T" + o.substr(name.size() + 10, 2) + ":00:00Z";
         std::ofstream(dir.path() / o / "manifest.json", std::ios::trunc) << json::serialize(m);
     }
+    // Another deployment's backups in the same folder (one older, one newer than ours): never pruned by
+    // our retention, and its newest does not displace ours.
+    const std::vector<std::string> others{"other-20200101T020000Z", "other-20300101T000000Z"};
+    for (const auto& o : others) {
+        fs::copy(dir.path() / id, dir.path() / o);
+        auto m = json::parse(read_file(dir.path() / o / "manifest.json")).as_object();
+        m["id"] = o;
+        m["deployment"] = "other";
+        m["finished"] = o.substr(6, 4) + "-" + o.substr(10, 2) + "-" + o.substr(12, 2) + "T02:00:00Z";
+        std::ofstream(dir.path() / o / "manifest.json", std::ios::trunc) << json::serialize(m);
+    }
+    auto ours = [&] {
+        auto all = listed(dir.path());
+        std::erase_if(all, [&](const std::string& i) { return i.rfind(name + "-", 0) != 0; });
+        return all;
+    };
+    auto others_kept = [&] {
+        for (const auto& o : others)
+            if (!fs::exists(dir.path() / o / "manifest.json")) return false;
+        return true;
+    };
     fs::create_directory(dir.path() / "notes");
     fs::create_directory(dir.path() / (name + "-20190101T000000Z"));  // no manifest: not ours
     auto spec = dir.write(
@@ -193,11 +214,13 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
     EXPECT_EQ(action[old[3]], "keep");
     EXPECT_EQ(action[old[0]], "delete");
     EXPECT_EQ(action[old[2]], "delete");
-    EXPECT_EQ(listed(dir.path()).size(), 5u);
+    EXPECT_EQ(action.count(others[0]) + action.count(others[1]), 0u);
+    EXPECT_EQ(ours().size(), 5u);
 
     auto real = run_steward({"--spec", spec.string(), "backup", "prune"});
     ASSERT_EQ(real.status, 0) << real.err;
-    EXPECT_EQ(listed(dir.path()), (std::vector<std::string>{old[3], id}));
+    EXPECT_EQ(ours(), (std::vector<std::string>{old[3], id}));
+    EXPECT_TRUE(others_kept());
     EXPECT_TRUE(fs::exists(dir.path() / "notes"));
     EXPECT_TRUE(fs::exists(dir.path() / (name + "-20190101T000000Z")));
 
@@ -207,7 +230,8 @@ TEST(BackupIntegration, PruneKeepsNewestAndTouchesOnlyStewardBackups) {
                          "\nbackups:\n  dir: " + dir.path().string() +
                          "\n  retention: { keep_last: 0, daily: 0, weekly: 0, monthly: 0 }\n");
     ASSERT_EQ(run_steward({"--spec", zero.string(), "backup", "prune"}).status, 0);
-    EXPECT_EQ(listed(dir.path()), std::vector<std::string>{id});
+    EXPECT_EQ(ours(), std::vector<std::string>{id});
+    EXPECT_TRUE(others_kept());
 }
 
 TEST(BackupIntegration, RestoreIntoTheDeploymentsOwnDatabaseAsksOnATerminal) {
@@ -241,4 +265,47 @@ TEST(BackupIntegration, RestoreIntoTheDeploymentsOwnDatabaseAsksOnATerminal) {
     auto yes = on_tty(name);
     EXPECT_EQ(yes.status, 0) << yes.out << yes.err;
     EXPECT_EQ(query_value(src, "SELECT count(*)::text FROM t"), "1");
+}
+
+// Directory format with encryption: every file under dump/ is encrypted; verify and a parallel restore
+// decrypt into a private scratch folder that is gone afterwards.
+TEST(BackupIntegration, EncryptedDirectoryFormatRoundTrips) {
+    auto src = fresh_database("bk_encdir");
+    seed_app(src);
+    query_value(
+        src,
+        "CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, 'plaintext-marker-' || g "
+        "FROM generate_series(1, 3000) g");
+    TempDir dir("bk-encdir");
+    auto bdir = dir.path() / "b";
+    auto spec =
+        dir.write("steward.yaml",
+                  "version: 1\nname: encdir\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
+                  "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
+                  "backups:\n  dir: " +
+                      bdir.string() +
+                      "\n  format: directory\n  compression: none\n  jobs: 2\n"
+                      "  encryption: { key: \"secret:backup_key\" }\n");
+    std::map<std::string, std::string> env{{"TEST_DB_URL", src}, {"TEST_BACKUP_KEY", "directory key 7"}};
+    auto r = run_steward({"--spec", spec.string(), "backup", "now", "--json"}, env);
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    auto doc = parse_json(r.out);
+    EXPECT_EQ(doc.at("verified").as_string(), "full");
+    std::string id(doc.at("id").as_string());
+    int files = 0;
+    for (const auto& e : fs::directory_iterator(bdir / id / "dump")) {
+        auto text = read_file(e.path());
+        EXPECT_EQ(text.rfind("STWDENC1", 0), 0u) << e.path();
+        EXPECT_EQ(text.find("plaintext-marker"), std::string::npos) << e.path();
+        ++files;
+    }
+    EXPECT_GE(files, 3);
+
+    auto dst = fresh_database("bk_encdir_dst");
+    auto rr = run_steward(
+        {"--spec", spec.string(), "backup", "restore", id, "--database-url", dst, "--jobs", "2"}, env);
+    ASSERT_EQ(rr.status, 0) << rr.err;
+    EXPECT_EQ(fingerprint(src), fingerprint(dst));
+    EXPECT_EQ(run_steward({"--spec", spec.string(), "backup", "verify", id}, env).status, 0);
+    EXPECT_EQ(entries(bdir), (std::vector<std::string>{".lock", id}));
 }

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <optional>
 #include <random>
 
 #include "backup/manifest.hpp"
+#include "backup/restore_io.hpp"
 #include "backup/stream.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -140,6 +142,8 @@ TEST(BackupManifest, IdsRoundTripAndClassifyFolders) {
     EXPECT_FALSE(parse_backup_id("chat-prod-20260329T013005"));
     EXPECT_FALSE(parse_backup_id("20260329T013005Z"));
     EXPECT_FALSE(parse_backup_id("chat-20261329T013005Z"));
+    EXPECT_FALSE(parse_backup_id("../chat-20260329T013005Z"));
+    EXPECT_EQ(classify_entry("../../etc/chat-20260329T013005Z"), EntryKind::other);
     EXPECT_EQ(iso_utc(*t), "2026-03-29T01:30:05Z");
     EXPECT_EQ(classify_entry("chat-20260329T013005Z"), EntryKind::published);
     EXPECT_EQ(classify_entry("chat-20260329T013005Z.partial"), EntryKind::partial);
@@ -181,4 +185,49 @@ TEST(BackupManifest, DirectoryFormatHashCoversAllFiles) {
     EXPECT_EQ(a.dump_sha256(), b.dump_sha256());
     b.files[0].sha256 = "23";
     EXPECT_NE(a.dump_sha256(), b.dump_sha256());
+}
+
+namespace {
+void touch(const std::filesystem::path& p, const std::string& text = "x") {
+    std::filesystem::create_directories(p.parent_path());
+    FileSink f(p);
+    feed(f, text);
+}
+}  // namespace
+
+// A killed restore or verify leaves decoded (decrypted) copies in a scratch folder: the next run
+// removes them, but never a live run's folder, and never anything that is not a scratch folder.
+TEST(BackupScratch, LeftoversOfKilledRunsAreRemovedLiveOnesKept) {
+    test::TempDir dir("bk-scratch");
+    const std::string id = "chat-20260101T020000Z", live_id = "chat-20260102T020000Z";
+    auto dead_restore = restore_scratch_path(dir.path(), id);
+    auto dead_verify = verify_scratch_path(dir.path(), id);
+    EXPECT_EQ(dead_restore.filename().string(), ".restore-chat-20260101T020000Z.tmp");
+    EXPECT_EQ(dead_verify.filename().string(), ".chat-20260101T020000Z.verify-tmp");
+    touch(dead_restore / "dump", "plaintext rows");
+    touch(dead_verify / "toc.dat", "plaintext rows");
+    touch(dir / ".restore-not-a-backup.tmp" / "keep");
+    touch(dir / id / "manifest.json");
+    std::optional<ScratchDir> live;
+    live.emplace(verify_scratch_path(dir.path(), live_id));
+    touch(live->path() / "toc.dat");
+    EXPECT_EQ(std::filesystem::status(live->path()).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_all);
+
+    remove_scratch_leftovers(dir.path());
+    EXPECT_FALSE(std::filesystem::exists(dead_restore));
+    EXPECT_FALSE(std::filesystem::exists(dead_verify));
+    EXPECT_TRUE(std::filesystem::exists(live->path() / "toc.dat"));
+    EXPECT_TRUE(std::filesystem::exists(dir / ".restore-not-a-backup.tmp" / "keep"));
+    EXPECT_TRUE(std::filesystem::exists(dir / id / "manifest.json"));
+
+    // A second run for the same backup does not wipe the live run's copy; once that run ends, it may.
+    EXPECT_THROW(ScratchDir{live->path()}, StreamError);
+    EXPECT_TRUE(std::filesystem::exists(live->path() / "toc.dat"));
+    auto path = live->path();
+    live.reset();
+    EXPECT_FALSE(std::filesystem::exists(path));
+    touch(path / "toc.dat");  // as a killed run leaves it
+    ScratchDir again(path);
+    EXPECT_TRUE(std::filesystem::is_empty(again.path()));
 }

@@ -207,18 +207,37 @@ TEST(CatchUp, NoLastSuccessIsDue) {
     EXPECT_TRUE(catch_up_due(std::nullopt, utc(2026, 1, 1), CronSchedule::parse("0 2 * * *"), nullptr));
 }
 
-TEST(CatchUp, DueOnlyWhenARunWasMissed) {
+// The rule: a missed backup runs at start when the last success is older than one period.
+TEST(CatchUp, DueWhenTheLastSuccessIsOlderThanOnePeriod) {
     auto s = CronSchedule::parse("0 2 * * *");
     // Last success at 02:05 today; now 23:00: the next run (tomorrow 02:00) has not come yet.
     EXPECT_FALSE(catch_up_due(utc(2026, 1, 1, 2, 5), utc(2026, 1, 1, 23), s, nullptr));
-    // Now is past tomorrow's 02:00: it was missed.
-    EXPECT_TRUE(catch_up_due(utc(2026, 1, 1, 2, 5), utc(2026, 1, 2, 2, 1), s, nullptr));
-    EXPECT_TRUE(catch_up_due(utc(2026, 1, 1, 2, 5), utc(2026, 1, 2, 2), s, nullptr));
+    // Past tomorrow's 02:00 and more than a day since the last success: missed.
+    EXPECT_TRUE(catch_up_due(utc(2026, 1, 1, 2, 5), utc(2026, 1, 2, 2, 6), s, nullptr));
+    EXPECT_TRUE(catch_up_due(utc(2025, 12, 30, 2, 5), utc(2026, 1, 1, 1), s, nullptr));
+    // Past 02:00 but the last success is younger than one period (24 h): not due.
+    EXPECT_FALSE(catch_up_due(utc(2026, 1, 1, 2, 5), utc(2026, 1, 2, 2, 1), s, nullptr));
+    // A manual backup yesterday afternoon covers this morning's missed 02:00 run.
+    EXPECT_FALSE(catch_up_due(utc(2026, 1, 1, 14), utc(2026, 1, 2, 3), s, nullptr));
     // A last success after now (clock skew between hosts) is not a reason to run.
     EXPECT_FALSE(catch_up_due(utc(2026, 1, 3), utc(2026, 1, 2), s, nullptr));
     // In Berlin the 02:00 run is 01:00 UTC in winter.
     EXPECT_TRUE(catch_up_due(utc(2026, 1, 1, 1, 5), utc(2026, 1, 2, 1, 30), s, berlin()));
     EXPECT_FALSE(catch_up_due(utc(2026, 1, 1, 1, 5), utc(2026, 1, 2, 0, 59), s, berlin()));
+}
+
+TEST(CatchUp, PeriodIsTheIntervalEndingAtTheMissedRun) {
+    // Weekdays only (2026-01-02 is a Friday): over the weekend one period is 72 h.
+    auto weekdays = CronSchedule::parse("0 2 * * 1-5");
+    EXPECT_FALSE(catch_up_due(utc(2026, 1, 2, 2, 5), utc(2026, 1, 5, 1), weekdays, nullptr));
+    EXPECT_TRUE(catch_up_due(utc(2026, 1, 2, 2, 5), utc(2026, 1, 5, 3), weekdays, nullptr));
+    // Fall back in Berlin: 2026-10-24 04:00 CEST (02:00 UTC) to 2026-10-25 04:00 CET (03:00 UTC) is 25 h:
+    // 24 h 25 min after the Saturday run nothing was missed yet; after 03:00 UTC the run was missed.
+    auto daily4 = CronSchedule::parse("0 4 * * *");
+    EXPECT_FALSE(catch_up_due(utc(2026, 10, 24, 2, 5), utc(2026, 10, 25, 2, 30), daily4, berlin()));
+    EXPECT_TRUE(catch_up_due(utc(2026, 10, 24, 2, 5), utc(2026, 10, 25, 3, 10), daily4, berlin()));
+    // Spring forward: 2026-03-28 04:00 CET (03:00 UTC) to 2026-03-29 04:00 CEST (02:00 UTC) is 23 h.
+    EXPECT_TRUE(catch_up_due(utc(2026, 3, 28, 3, 5), utc(2026, 3, 29, 2, 10), daily4, berlin()));
 }
 
 }  // namespace

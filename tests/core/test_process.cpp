@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <thread>
+
 #include "core/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -70,6 +72,24 @@ TEST(Process, RunsAsAnotherUser) {
     o.user = "postgres";
     auto r = run_process(o, 10s);
     EXPECT_EQ(r.out, "postgres\n");
+}
+
+// PR_SET_PDEATHSIG is cleared by a credential change, so the spawner sets it after switching user.
+// The signal fires when the thread that spawned the child ends: spawn from a thread that then exits,
+// and the child (running as postgres) must die with SIGKILL instead of sleeping on.
+TEST(Process, ParentDeathSignalSurvivesTheUserSwitch) {
+    if (::geteuid() != 0) GTEST_FAIL() << "needs root to switch user";
+    Child c;
+    std::thread spawner([&] {
+        ProcessOptions o;
+        o.argv = {"sleep", "30"};
+        o.user = "postgres";
+        c = spawn(o);
+    });
+    spawner.join();
+    auto st = c.wait_for(10s);
+    ASSERT_TRUE(st) << "the child outlived the thread that spawned it";
+    EXPECT_EQ(*st, 128 + SIGKILL);
 }
 
 TEST(Process, FindProgram) {
