@@ -48,7 +48,6 @@ bool is_loopback_host(const std::string& host);
 // quotes the URL, since the misplaced parts are pieces of the password.
 std::string misparsed_url(const pg::ConnInfo& info);
 // libpq's parse error for `url` with every quoted fragment that overlaps the URL's password masked.
-std::string safe_parse_error(const std::string& url, const std::string& error);
 
 // Secrets (rules_secrets.cpp)
 void check_secret_missing(const RuleContext&, Hits&);

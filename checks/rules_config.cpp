@@ -39,34 +39,6 @@ std::optional<pg::ConnInfo> parsed_url(const RuleContext& ctx) {
     }
 }
 
-// The parts of a connection string that may hold the password: a URI's userinfo after the first ':'
-// (up to the last '@', since an unencoded '@' may be part of it) and whatever follows "password=".
-std::vector<std::string> password_regions(const std::string& url) {
-    std::vector<std::string> out;
-    auto scheme = url.find("://");
-    if (scheme != std::string::npos) {
-        std::string rest = url.substr(scheme + 3);
-        auto at = rest.rfind('@');
-        auto colon = rest.find(':');
-        if (at != std::string::npos && colon != std::string::npos && colon < at)
-            out.push_back(rest.substr(colon + 1, at - colon - 1));
-    }
-    for (auto p = url.find("password"); p != std::string::npos; p = url.find("password", p + 1)) {
-        auto eq = url.find('=', p);
-        if (eq != std::string::npos) out.push_back(url.substr(eq + 1));
-    }
-    return out;
-}
-
-bool overlaps(const std::string& fragment, const std::string& region) {
-    if (fragment.size() < 3 || region.empty()) return false;
-    if (region.find(fragment) != std::string::npos || fragment.find(region) != std::string::npos) return true;
-    std::size_t k = std::min<std::size_t>({4, fragment.size(), region.size()});
-    for (std::size_t i = 0; i + k <= fragment.size(); ++i)
-        if (region.find(fragment.substr(i, k)) != std::string::npos) return true;
-    return false;
-}
-
 bool all_digits(const std::string& s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -83,26 +55,6 @@ std::string misparsed_url(const pg::ConnInfo& info) {
     }
     if (info.host().find('@') != std::string::npos) return "its host contains '@'";
     return {};
-}
-
-std::string safe_parse_error(const std::string& url, const std::string& error) {
-    auto regions = password_regions(url);
-    std::string out;
-    std::size_t pos = 0;
-    while (pos < error.size()) {
-        auto open = error.find('"', pos);
-        auto close = open == std::string::npos ? std::string::npos : error.find('"', open + 1);
-        if (close == std::string::npos) {
-            out += error.substr(pos);
-            break;
-        }
-        std::string fragment = error.substr(open + 1, close - open - 1);
-        bool secret = std::any_of(regions.begin(), regions.end(),
-                                  [&](const std::string& r) { return overlaps(fragment, r); });
-        out += error.substr(pos, open + 1 - pos) + (secret ? "***" : fragment) + '"';
-        pos = close + 1;
-    }
-    return out;
 }
 
 void check_security_auth_disabled(const RuleContext& ctx, Hits& hits) {
@@ -181,7 +133,7 @@ void check_database_url_invalid(const RuleContext& ctx, Hits& hits) {
         why += " (libpq split the URL in unintended places)";
     } catch (const std::exception& e) {
         // libpq quotes the offending piece, which may be part of the password.
-        why = safe_parse_error(*url, e.what());
+        why = e.what();  // pg::parse_conninfo already masks what overlaps the password
     }
     hits.push_back({"database.url", "database.url cannot be parsed: " + why, kEncode});
 }

@@ -5,8 +5,9 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstring>
-#include <regex>
+#include <vector>
 #include <pqxx/pqxx>
 #include <stdexcept>
 
@@ -47,6 +48,58 @@ bool ConnInfo::is_loopback() const {
     return true;
 }
 
+namespace {
+
+// The parts of a connection string that may hold the password: a URI's userinfo after the first ':'
+// (up to the last '@', since an unencoded '@' may be part of it) and whatever follows "password=".
+std::vector<std::string> password_regions(const std::string& url) {
+    std::vector<std::string> out;
+    auto scheme = url.find("://");
+    if (scheme != std::string::npos) {
+        std::string rest = url.substr(scheme + 3);
+        auto at = rest.rfind('@');
+        auto colon = rest.find(':');
+        if (at != std::string::npos && colon != std::string::npos && colon < at)
+            out.push_back(rest.substr(colon + 1, at - colon - 1));
+    }
+    for (auto p = url.find("password"); p != std::string::npos; p = url.find("password", p + 1)) {
+        auto eq = url.find('=', p);
+        if (eq != std::string::npos) out.push_back(url.substr(eq + 1));
+    }
+    return out;
+}
+
+bool overlaps(const std::string& fragment, const std::string& region) {
+    if (fragment.size() < 3 || region.empty()) return false;
+    if (region.find(fragment) != std::string::npos || fragment.find(region) != std::string::npos) return true;
+    std::size_t k = std::min<std::size_t>({4, fragment.size(), region.size()});
+    for (std::size_t i = 0; i + k <= fragment.size(); ++i)
+        if (region.find(fragment.substr(i, k)) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+std::string safe_parse_error(const std::string& url, const std::string& error) {
+    auto regions = password_regions(url);
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < error.size()) {
+        auto open = error.find('"', pos);
+        auto close = open == std::string::npos ? std::string::npos : error.find('"', open + 1);
+        if (close == std::string::npos) {
+            out += error.substr(pos);
+            break;
+        }
+        std::string fragment = error.substr(open + 1, close - open - 1);
+        bool secret = std::any_of(regions.begin(), regions.end(),
+                                  [&](const std::string& r) { return overlaps(fragment, r); });
+        out += error.substr(pos, open + 1 - pos) + (secret ? "***" : fragment) + '"';
+        pos = close + 1;
+    }
+    return out;
+}
+
 ConnInfo parse_conninfo(const std::string& url) {
     char* err = nullptr;
     PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
@@ -55,8 +108,7 @@ ConnInfo parse_conninfo(const std::string& url) {
         if (err) PQfreemem(err);
         while (!msg.empty() && msg.back() == '\n') msg.pop_back();
         // libpq quotes the piece it could not parse, which may be part of the password.
-        static const std::regex quoted(R"("[^"]*")");
-        throw std::invalid_argument(redact(std::regex_replace(msg, quoted, "\"...\"")));
+        throw std::invalid_argument(redact(safe_parse_error(url, msg)));
     }
     ConnInfo info;
     for (auto* o = opts; o->keyword; ++o)

@@ -23,6 +23,9 @@ struct ConnInfo {
 
 // Throws std::invalid_argument with libpq's message (password never included).
 ConnInfo parse_conninfo(const std::string& url);
+// libpq's parse error with every quoted piece that overlaps the URL's password replaced by ***.
+std::string safe_parse_error(const std::string& url, const std::string& error);
+
 // Back to a key=value string libpq accepts, with `overrides` applied (e.g. dbname).
 std::string to_conninfo(const ConnInfo& info, const std::map<std::string, std::string>& overrides = {});
 
