@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <pqxx/pqxx>
 #include <system_error>
 #include <thread>
@@ -297,13 +298,22 @@ BackupOutcome run_backup(const BackupConfig& c) {
             snapshot = snap_tx->exec("SELECT pg_export_snapshot()")[0][0].as<std::string>();
             m.row_counts = count_rows(*snap_tx);
         }
-        if (m.format == "directory")
-            dump_directory(c, tc, partial, snapshot, m);
-        else
-            dump_custom(c, tc, partial, snapshot, m);
+        // Roles and grants are small and independent of the snapshot: dump them alongside.
+        BackupManifest globals_m;
+        auto globals = std::async(std::launch::async, [&] { dump_globals(c, tc, partial, globals_m); });
+        try {
+            if (m.format == "directory")
+                dump_directory(c, tc, partial, snapshot, m);
+            else
+                dump_custom(c, tc, partial, snapshot, m);
+        } catch (...) {
+            globals.wait();
+            throw;
+        }
+        globals.get();
+        m.files.insert(m.files.end(), globals_m.files.begin(), globals_m.files.end());
         snap_tx.reset();
         snap_conn.reset();
-        dump_globals(c, tc, partial, m);
         m.finished = iso_utc(std::chrono::system_clock::now());
         m.duration_seconds = seconds_since(t0);
         m.verification.level = "none";
