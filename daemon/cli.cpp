@@ -133,6 +133,17 @@ int usage_error(const Context& ctx, const std::string& message, const std::strin
     return kUsage;
 }
 
+// A job that failed (exit 1): the message, redacted, on stderr or as {"ok": false, "error": {...}}.
+int job_error(const Context& ctx, const std::string& what) {
+    std::string msg = redact(what);
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    if (ctx.global.json)
+        ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
+    else
+        std::cerr << "steward: " << msg << std::endl;
+    return kProblem;
+}
+
 bool argv_has_json(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::string_view(argv[i]) == "--json") return true;
@@ -213,30 +224,12 @@ int run(int argc, char** argv) {
         return kUsage;
     } catch (const CLI::ParseError& e) {
         return usage_error(ctx, e.what());
-    } catch (const pqxx::argument_error& e) {
-        std::string msg = redact(e.what());
-        if (ctx.global.json)
-            ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
-        else
-            std::cerr << "steward: " << msg << std::endl;
-        return kProblem;
+    } catch (const pqxx::argument_error& e) {  // derives from invalid_argument, but is not a usage error
+        return job_error(ctx, e.what());
     } catch (const std::invalid_argument& e) {
         return usage_error(ctx, redact(e.what()));
-    } catch (const pqxx::broken_connection& e) {
-        std::string msg = redact(e.what());
-        while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-        if (ctx.global.json)
-            ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
-        else
-            std::cerr << "steward: " << msg << std::endl;
-        return kProblem;
     } catch (const std::exception& e) {
-        std::string msg = redact(e.what());
-        if (ctx.global.json)
-            ctx.print_json(boost::json::object{{"ok", false}, {"error", {{"message", msg}}}});
-        else
-            std::cerr << "steward: " << msg << std::endl;
-        return kProblem;
+        return job_error(ctx, e.what());
     }
 }
 
