@@ -67,7 +67,8 @@ BackupConfig folder_config(Context& ctx, const BackupFlags& f) {
         if (!url.empty()) c = backup::config_without_spec(url, f.dir);
     } else {
         const Spec& s = ctx.spec();
-        c = backup::config_from_spec(s, s.database.url.value_or(f.database_url));
+        // --database-url overrides the spec's, as for every database command.
+        c = backup::config_from_spec(s, f.database_url.empty() ? s.database.url.value_or("") : f.database_url);
     }
     if (!f.dir.empty()) c.settings.dir = f.dir;
     if (c.settings.dir.empty())
