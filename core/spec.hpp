@@ -179,6 +179,7 @@ struct ServiceSpec {
     std::string name;
     std::vector<std::string> command;
     std::optional<std::filesystem::path> workdir;
+    std::optional<std::string> user;  // run as this OS user (steward must be root or hold CAP_SETUID)
     std::map<std::string, EnvValue> env;
     std::vector<std::string> depends_on;
     std::optional<CheckTarget> readiness;

@@ -436,13 +436,17 @@ void Loader::services(const YAML::Node& n) {
     auto m = map(n, "services", {});
     for (auto& [name, node] : m) {
         std::string path = "services." + name;
-        auto s = map(node, path, {"command", "workdir", "env", "depends_on", "readiness", "restart", "stop"});
+        auto s = map(node, path, {"command", "workdir", "user", "env", "depends_on", "readiness", "restart", "stop"});
         ServiceSpec svc;
         svc.name = name;
         require(s, node, path, "command");
         svc.command = str_list(s["command"], path + ".command");
         if (svc.command.empty()) fail(s["command"], path + ".command", "expected a non-empty command list");
         if (s.count("workdir")) svc.workdir = file_path(s["workdir"], path + ".workdir");
+        if (s.count("user")) {
+            svc.user = str(s["user"], path + ".user");
+            if (svc.user->empty()) fail(s["user"], path + ".user", "expected an OS user name");
+        }
         if (s.count("env")) {
             auto e = map(s["env"], path + ".env", {});
             for (auto& [k, v] : e) {
