@@ -19,6 +19,8 @@
 #include <thread>
 
 #include "core/embedded_postgres.hpp"
+#include "tests/support/pg_cluster.hpp"
+#include "tests/support/steward_process.hpp"
 
 namespace chat_test {
 namespace beast = boost::beast;
@@ -197,6 +199,43 @@ std::string libjwt_token(const std::string& subject, std::int64_t exp, const std
     std::string token(text);
     std::free(text);
     return token;
+}
+
+std::string migrated_database() {
+    auto url = steward::test::fresh_database("chat");
+    auto r =
+        steward::test::run_steward({"migrate", "up", "--database-url", url, "--dir",
+                                    std::string(steward::test::source_dir()) + "/examples/chat/migrations"});
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    return url;
+}
+
+std::map<std::string, std::string> bearer(const std::string& token) {
+    return {{"Authorization", "Bearer " + token}};
+}
+
+std::map<std::string, std::string> json_headers(std::map<std::string, std::string> h) {
+    h["Content-Type"] = "application/json";
+    return h;
+}
+
+std::string chat_body(const std::string& message) {
+    return boost::json::serialize(boost::json::object{{"message", message}});
+}
+
+// Rows the database holds for `subject` with `role` and `content`.
+int stored(const std::string& url, const std::string& subject, const std::string& role,
+           const std::string& content) {
+    auto q = [](const std::string& s) { return "'" + s + "'"; };  // test data has no quotes
+    return std::stoi(steward::test::query_value(
+        url,
+        "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        "JOIN users u ON u.id = c.user_id WHERE u.subject = " +
+            q(subject) + " AND m.role = " + q(role) + " AND m.content = " + q(content)));
+}
+
+int message_count(const std::string& url) {
+    return std::stoi(steward::test::query_value(url, "SELECT count(*) FROM messages"));
 }
 
 }  // namespace chat_test

@@ -64,4 +64,16 @@ std::int64_t unix_now();
 
 const char* chat_api_binary();
 
+// A fresh database of the test cluster with examples/chat/migrations applied by `steward migrate up`.
+std::string migrated_database();
+
+std::map<std::string, std::string> bearer(const std::string& token);
+std::map<std::string, std::string> json_headers(std::map<std::string, std::string> headers = {});
+std::string chat_body(const std::string& message);  // {"message": message}
+
+// Rows stored for `subject` with `role` and `content` (test data has no quotes), and all messages.
+int stored(const std::string& url, const std::string& subject, const std::string& role,
+           const std::string& content);
+int message_count(const std::string& url);
+
 }  // namespace chat_test

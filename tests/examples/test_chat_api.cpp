@@ -17,43 +17,6 @@ namespace {
 
 const std::string kSecret = "chat-test-secret-Zq8vN2pLw4Rt6Yx0Bc3Df5Gh7";
 
-std::string migrated_database() {
-    auto url = steward::test::fresh_database("chat");
-    auto r =
-        steward::test::run_steward({"migrate", "up", "--database-url", url, "--dir",
-                                    std::string(steward::test::source_dir()) + "/examples/chat/migrations"});
-    EXPECT_EQ(r.status, 0) << r.out << r.err;
-    return url;
-}
-
-std::map<std::string, std::string> bearer(const std::string& token) {
-    return {{"Authorization", "Bearer " + token}};
-}
-
-std::map<std::string, std::string> json_headers(std::map<std::string, std::string> h = {}) {
-    h["Content-Type"] = "application/json";
-    return h;
-}
-
-std::string chat_body(const std::string& message) {
-    return json::serialize(json::object{{"message", message}});
-}
-
-// Rows the database holds for `subject` with `role` and `content`.
-int stored(const std::string& url, const std::string& subject, const std::string& role,
-           const std::string& content) {
-    auto q = [](const std::string& s) { return "'" + s + "'"; };  // test data has no quotes
-    return std::stoi(steward::test::query_value(
-        url,
-        "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-        "JOIN users u ON u.id = c.user_id WHERE u.subject = " +
-            q(subject) + " AND m.role = " + q(role) + " AND m.content = " + q(content)));
-}
-
-int message_count(const std::string& url) {
-    return std::stoi(steward::test::query_value(url, "SELECT count(*) FROM messages"));
-}
-
 }  // namespace
 
 // One chat-api with REQUIRE_AUTH=true and CORS for one origin, shared by the tests below.
@@ -326,46 +289,4 @@ TEST(ChatApiDatabaseDown, HealthIs503AndChatIs503WhenTheDatabaseIsUnreachable) {
                      json_headers(bearer(libjwt_token("ivan", unix_now() + 60, kSecret))), chat_body("hi"));
     EXPECT_EQ(chat.status, 503);
     EXPECT_EQ(chat.json().at("error"), "database unavailable");
-}
-
-TEST(ChatApiLifecycle, SigtermFinishesAndExitsZeroEvenWithAnIdleKeepAliveConnection) {
-    auto url = migrated_database();
-    ChatApiProcess api({{"DATABASE_URL", url}, {"JWT_SECRET_KEY", kSecret}});
-    ASSERT_TRUE(api.wait_health());
-    // A keep-alive client that stays connected must not hold the shutdown for its 30 s idle timeout.
-    namespace asio = boost::asio;
-    asio::io_context io;
-    asio::ip::tcp::socket idle(io);
-    idle.connect({asio::ip::make_address("127.0.0.1"), api.port()});
-    asio::write(idle, asio::buffer(std::string("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")));
-    std::string got;
-    asio::read_until(idle, asio::dynamic_buffer(got), "}");
-    ASSERT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
-
-    auto started = std::chrono::steady_clock::now();
-    auto status = api.stop(SIGTERM, std::chrono::seconds(10));
-    ASSERT_TRUE(status.has_value()) << "chat-api did not stop within 10 s\n" << api.out();
-    EXPECT_EQ(*status, 0) << api.err();
-    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
-    EXPECT_NE(api.out().find("stopping signal=TERM"), std::string::npos) << api.out();
-    EXPECT_NE(api.out().find("chat-api stopped"), std::string::npos) << api.out();
-}
-
-TEST(ChatApiLifecycle, SigintExitsZero) {
-    auto url = migrated_database();
-    ChatApiProcess api({{"DATABASE_URL", url}, {"JWT_SECRET_KEY", kSecret}});
-    ASSERT_TRUE(api.wait_health());
-    auto status = api.stop(SIGINT, std::chrono::seconds(10));
-    ASSERT_TRUE(status.has_value());
-    EXPECT_EQ(*status, 0) << api.err();
-}
-
-TEST(ChatApiLifecycle, PortInUseExitsOne) {
-    ChatApiProcess first({{"DATABASE_URL", "postgresql://127.0.0.1:1/x"}, {"REQUIRE_AUTH", "no"}});
-    ASSERT_TRUE(first.wait_health(503));
-    auto r = run_chat_api({{"DATABASE_URL", "postgresql://127.0.0.1:1/x"}, {"REQUIRE_AUTH", "no"}},
-                          {"--port", std::to_string(first.port())});
-    EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.err.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())), std::string::npos)
-        << r.err;
 }
