@@ -1,4 +1,4 @@
-// Timestamped log lines; a mutex keeps lines from worker threads whole.
+// Timestamped one-line logs; a mutex keeps lines from worker threads whole.
 #include "log.hpp"
 
 #include <chrono>
@@ -21,7 +21,20 @@ void write_line(std::FILE* out, std::string_view prefix, std::string_view line) 
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
     std::string text = std::string(stamp) + "." + std::to_string(1000 + ms).substr(1) + "Z ";
-    text.append(prefix).append(line).push_back('\n');
+    text.append(prefix);
+    // One event, one line: libpq's messages span lines, and a peer must not forge lines either.
+    bool space = false;
+    for (char c : line) {
+        bool control = static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        if (control || c == ' ') {
+            space = true;
+            continue;
+        }
+        if (space && text.back() != ' ') text.push_back(' ');
+        space = false;
+        text.push_back(c);
+    }
+    text.push_back('\n');
     std::lock_guard lock(log_mutex);
     std::fwrite(text.data(), 1, text.size(), out);
     std::fflush(out);

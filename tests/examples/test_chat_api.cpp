@@ -5,6 +5,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
+#include <regex>
+#include <sstream>
 
 #include "tests/examples/chat_api_harness.hpp"
 #include "tests/support/pg_cluster.hpp"
@@ -174,6 +176,17 @@ TEST_F(ChatApi, OversizedBodyIs413AndTheLimitIs64KiB) {
     EXPECT_EQ(just_fits.status, 200);
 }
 
+// The reply comes before the client finished sending; closing at once would reset the
+// connection under the client's feet, so the server drains (lingers) first.
+TEST_F(ChatApi, OversizedBodyStillSendingGetsThe413) {
+    const std::string body(900 * 1024, 'x');
+    auto reply = raw_exchange(port(),
+                              "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                              "Content-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply.substr(0, 200);
+}
+
 TEST_F(ChatApi, OversizedBodyWithExpectContinueIsRefusedBeforeItIsSent) {
     auto reply = raw_exchange(port(),
                               "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -289,4 +302,10 @@ TEST(ChatApiDatabaseDown, HealthIs503AndChatIs503WhenTheDatabaseIsUnreachable) {
                      json_headers(bearer(libjwt_token("ivan", unix_now() + 60, kSecret))), chat_body("hi"));
     EXPECT_EQ(chat.status, 503);
     EXPECT_EQ(chat.json().at("error"), "database unavailable");
+    // libpq's multi-line messages are logged as one line each.
+    std::istringstream err(api.err());
+    int lines = 0;
+    for (std::string line; std::getline(err, line); ++lines)
+        EXPECT_TRUE(std::regex_search(line, std::regex(R"(^\d{4}-\d\d-\d\dT[0-9:.]+Z error )"))) << line;
+    EXPECT_GE(lines, 2);
 }
