@@ -1,8 +1,9 @@
-// The chat API's lifecycle: graceful stop on SIGTERM/SIGINT, requests in flight, database reconnects.
+// The chat API's lifecycle and connections: graceful stop, requests in flight, reconnects, limits.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <future>
@@ -135,4 +136,46 @@ TEST(ChatApiLifecycle, ReconnectsAfterTheDatabaseDroppedItsConnections) {
         EXPECT_EQ(r.status, 200) << r.body;
     }
     EXPECT_EQ(stored(url, "kim", "user", "after"), 4);
+}
+
+// One event-loop thread serves everyone: a client dribbling its headers holds up nobody.
+TEST(ChatApiConnections, ASlowClientDoesNotStallOthers) {
+    ChatApiProcess api({{"DATABASE_URL", "postgresql://127.0.0.1:1/none"}, {"REQUIRE_AUTH", "false"}});
+    ASSERT_TRUE(api.wait_health(503));
+    asio::io_context io;
+    asio::ip::tcp::socket slow(io);
+    slow.connect({asio::ip::make_address("127.0.0.1"), api.port()});
+    asio::write(slow, asio::buffer(std::string("GET /hea")));
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(http_request(api.port(), "GET", "/api/chat").status, 405);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    asio::write(slow, asio::buffer(std::string("lth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+    std::string got;
+    boost::system::error_code ec;
+    asio::read(slow, asio::dynamic_buffer(got), ec);
+    EXPECT_EQ(got.rfind("HTTP/1.1 503", 0), 0u) << got;
+}
+
+// At most 256 connections: the next one is closed unanswered, and service resumes once they go.
+TEST(ChatApiConnections, ConnectionCapRefusesExtraConnectionsUntilOthersClose) {
+    ChatApiProcess api({{"DATABASE_URL", "postgresql://127.0.0.1:1/none"}, {"REQUIRE_AUTH", "false"}});
+    ASSERT_TRUE(api.wait_health(503));
+    asio::io_context io;
+    std::vector<asio::ip::tcp::socket> held;
+    for (int i = 0; i < 256; ++i) {
+        held.emplace_back(io);
+        held.back().connect({asio::ip::make_address("127.0.0.1"), api.port()});
+    }
+    // Connections are accepted in order: the 257th is closed without an answer.
+    EXPECT_THROW(http_request(api.port(), "GET", "/health"), std::exception);
+    EXPECT_TRUE(
+        eventually([&] { return api.err().find("connection limit reached (256)") != std::string::npos; }));
+    held.clear();
+    EXPECT_TRUE(eventually([&] {
+        try {
+            return http_request(api.port(), "GET", "/health").status == 503;
+        } catch (const std::exception&) {
+            return false;
+        }
+    }));
 }
