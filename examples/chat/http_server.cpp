@@ -1,6 +1,7 @@
 // Connections of the chat API: read one request within limits, hand it to ChatApp, write, repeat.
 #include "http_server.hpp"
 
+#include <array>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
@@ -92,6 +93,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     void on_read_error(const beast::error_code& ec) {
+        if (method_ == "-") started_ = std::chrono::steady_clock::now();  // no header: nothing timed yet
         if (ec == http::error::body_limit)
             return send(error_reply(http::status::payload_too_large,
                                     "request body too large (limit " +
@@ -116,6 +118,8 @@ class Session : public std::enable_shared_from_this<Session> {
         response_.version(version);
         response_.keep_alive(keep);
         response_.prepare_payload();
+        if (response_.result() == http::status::no_content)
+            response_.erase(http::field::content_length);  // RFC 9110: never on a 204
         log_request();
         stream_.expires_after(server_.limits_.write_timeout);
         http::async_write(stream_, response_,
@@ -214,8 +218,10 @@ void HttpServer::accept() {
             });
         }
         if (sessions_.size() >= limits_.max_connections) {
-            log_error("connection limit reached (" + std::to_string(limits_.max_connections) +
-                      "): closing a new one");
+            if (!limit_logged_)  // once per episode, so a flood cannot flood the log too
+                log_error("connection limit reached (" + std::to_string(limits_.max_connections) +
+                          "): closing new connections until others close");
+            limit_logged_ = true;
             socket.close(ec);
         } else {
             auto session = std::make_shared<Session>(std::move(socket), *this);
@@ -240,6 +246,7 @@ void HttpServer::stop(std::function<void()> drained) {
 
 void HttpServer::closed(Session* session) {
     sessions_.erase(session);
+    limit_logged_ = false;
     check_drained();
 }
 

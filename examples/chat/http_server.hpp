@@ -47,6 +47,7 @@ class HttpServer {
     ServerLimits limits_;
     std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
     bool stopping_ = false;
+    bool limit_logged_ = false;
     std::function<void()> drained_;
 };
 

@@ -148,6 +148,7 @@ TEST_F(ChatApi, CorsAllowsListedOriginsOnly) {
                                    {"Access-Control-Request-Method", "POST"},
                                    {"Access-Control-Request-Headers", "authorization, content-type"}});
     EXPECT_EQ(preflight.status, 204);
+    EXPECT_EQ(preflight.headers.count("content-length"), 0u);
     EXPECT_EQ(preflight.header("access-control-allow-origin"), "http://localhost:3000");
     EXPECT_NE(preflight.header("access-control-allow-methods").find("POST"), std::string::npos);
     EXPECT_NE(preflight.header("access-control-allow-headers").find("Authorization"), std::string::npos);
