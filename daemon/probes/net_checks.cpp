@@ -37,9 +37,16 @@ void resolve_and_connect(const std::shared_ptr<void>& keep, tcp::resolver& resol
     bool numeric_port = !a.port.empty() && a.port.size() <= 5 &&
                         a.port.find_first_not_of("0123456789") == std::string::npos &&
                         std::stoi(a.port) <= 65535;
+    // With nothing listening on a loopback port, the kernel may connect the socket to itself (TCP
+    // simultaneous open): that is "refused", not "up".
+    auto checked = [keep, &stream, next](boost::system::error_code e) {
+        boost::system::error_code ignored;
+        if (!e && stream.socket().local_endpoint(ignored) == stream.socket().remote_endpoint(ignored))
+            e = asio::error::connection_refused;
+        next(e);
+    };
     if (!ec && numeric_port) {
-        stream.async_connect(tcp::endpoint(ip, static_cast<unsigned short>(std::stoi(a.port))),
-                             [keep, next](boost::system::error_code e) { next(e); });
+        stream.async_connect(tcp::endpoint(ip, static_cast<unsigned short>(std::stoi(a.port))), checked);
         return;
     }
     resolver.async_resolve(
@@ -67,7 +74,8 @@ class TcpAttempt : public Attempt {
         stream_.expires_at(deadline_);
         auto self = std::static_pointer_cast<TcpAttempt>(shared_from_this());
         resolve_and_connect(self, resolver_, stream_, address_, [self](boost::system::error_code ec) {
-            self->stream_.socket().close(ec);
+            boost::system::error_code ignored;
+            self->stream_.socket().close(ignored);
             if (ec) return self->finish(false, what_failed("connect", ec, Clock::now() >= self->deadline_));
             self->finish(true, {});
         });
