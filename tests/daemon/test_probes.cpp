@@ -1,4 +1,5 @@
-// Every check kind against real servers: Python's http.server (and TLS), PostgreSQL, a silent socket, commands.
+// Every check kind against real servers: Python's http.server (and TLS), PostgreSQL, a silent socket,
+// commands.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -137,18 +138,21 @@ TEST(TcpCheck, ConnectsOrSaysWhyNot) {
 
 TEST(PostgresCheck, QueriesKeepsItsConnectionAndReconnects) {
     Fixture f(test::fresh_database("probe"));
-    auto c = probes::make_check(postgres("SELECT 1"), probes::CheckEnvironment{f.io, f.url, f.dir.path(), &f.tls});
+    auto c =
+        probes::make_check(postgres("SELECT 1"), probes::CheckEnvironment{f.io, f.url, f.dir.path(), &f.tls});
     EXPECT_TRUE(f.run_once(*c, 5s).ok);
     auto backends = [&] {
-        return test::query_value(test::cluster_url(),
-                                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'steward-probe'");
+        return test::query_value(
+            test::cluster_url(),
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'steward-probe'");
     };
     EXPECT_EQ(backends(), "1");
     EXPECT_TRUE(f.run_once(*c, 5s).ok);
     EXPECT_EQ(backends(), "1");  // the same connection, kept
     // Its backend is killed: the next run fails, the one after reconnects.
-    test::query_value(test::cluster_url(),
-                      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'steward-probe'");
+    test::query_value(
+        test::cluster_url(),
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'steward-probe'");
     auto broken = f.run_once(*c, 5s);
     EXPECT_FALSE(broken.ok);
     EXPECT_TRUE(f.run_once(*c, 5s).ok);
@@ -159,7 +163,8 @@ TEST(PostgresCheck, AFailingQueryAndAClosedPortAreErrors) {
     auto bad = f.check(postgres("SELECT * FROM no_such_table"), 5s);
     EXPECT_FALSE(bad.ok);
     EXPECT_NE(bad.error.find("no_such_table"), std::string::npos) << bad.error;
-    Fixture closed("postgresql://postgres:hunter2-secret@127.0.0.1:" + std::to_string(free_loopback_port()) + "/x");
+    Fixture closed("postgresql://postgres:hunter2-secret@127.0.0.1:" + std::to_string(free_loopback_port()) +
+                   "/x");
     auto down = closed.check(postgres("SELECT 1"), 5s);
     EXPECT_FALSE(down.ok);
     EXPECT_EQ(down.error.find("hunter2"), std::string::npos) << down.error;
@@ -204,10 +209,11 @@ TEST(Probe, GoesDownAfterTheThresholdAndComesBack) {
     spec.timeout = 1s;
     spec.failure_threshold = 2;
     std::vector<probes::Health> changes;
-    probes::Probe probe(f.io, spec, probes::make_check(spec.target, {f.io, "", f.dir.path(), &f.tls}),
-                        [&](const std::string&, const probes::ProbeStatus& s, const probes::CheckResult&, bool changed) {
-                            if (changed) changes.push_back(s.health);
-                        });
+    probes::Probe probe(
+        f.io, spec, probes::make_check(spec.target, {f.io, "", f.dir.path(), &f.tls}),
+        [&](const std::string&, const probes::ProbeStatus& s, const probes::CheckResult&, bool changed) {
+            if (changed) changes.push_back(s.health);
+        });
     probe.start();
     auto run_until = [&](auto pred) {
         auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -220,5 +226,6 @@ TEST(Probe, GoesDownAfterTheThresholdAndComesBack) {
     EXPECT_GE(probe.status().consecutive_failures, 2);
     server->start();
     ASSERT_TRUE(run_until([&] { return probe.status().health == probes::Health::up; }));
-    EXPECT_EQ(changes, (std::vector<probes::Health>{probes::Health::up, probes::Health::down, probes::Health::up}));
+    EXPECT_EQ(changes,
+              (std::vector<probes::Health>{probes::Health::up, probes::Health::down, probes::Health::up}));
 }

@@ -27,9 +27,10 @@ RestartSpec restart(RestartSpec::Policy policy = RestartSpec::Policy::always) {
 }
 
 Spec parse(const std::string& yaml) {
-    return parse_spec("version: 1\nname: chat\nenvironment: development\ndatabase: { url: postgresql://a@127.0.0.1/c }\n" +
-                          yaml,
-                      "/srv/steward.yaml", [](const std::string&) { return std::nullopt; });
+    return parse_spec(
+        "version: 1\nname: chat\nenvironment: development\ndatabase: { url: postgresql://a@127.0.0.1/c }\n" +
+            yaml,
+        "/srv/steward.yaml", [](const std::string&) { return std::nullopt; });
 }
 
 }  // namespace
@@ -49,7 +50,8 @@ TEST(RestartDecision, PolicyDecidesWhetherToRestart) {
 TEST(RestartDecision, AStableServiceRestartsAtOnce) {
     RestartHistory h;
     h.quick_failures = 5;
-    auto d = run::decide_restart(restart(), h, 137, std::chrono::minutes(2), std::chrono::steady_clock::now(), 0.9);
+    auto d = run::decide_restart(restart(), h, 137, std::chrono::minutes(2), std::chrono::steady_clock::now(),
+                                 0.9);
     EXPECT_TRUE(d.restart);
     EXPECT_EQ(d.delay.count(), 0);
     EXPECT_EQ(h.quick_failures, 0);
@@ -82,7 +84,8 @@ TEST(RestartDecision, MoreThanMaxRestartsInTheWindowIsACrashLoopAtMaximumBackoff
     RestartHistory h;
     auto spec = restart();
     auto now = std::chrono::steady_clock::now();
-    for (int i = 0; i < 3; ++i) EXPECT_FALSE(run::decide_restart(spec, h, 1, 10ms, now + i * 1s, 0).crashloop);
+    for (int i = 0; i < 3; ++i)
+        EXPECT_FALSE(run::decide_restart(spec, h, 1, 10ms, now + i * 1s, 0).crashloop);
     auto d = run::decide_restart(spec, h, 1, 10ms, now + 3s, 0);
     EXPECT_TRUE(d.crashloop);
     EXPECT_TRUE(d.restart);  // retries go on
@@ -97,7 +100,8 @@ TEST(RestartDecision, RestartsOutsideTheWindowDoNotCount) {
     RestartHistory h;
     auto spec = restart();
     auto now = std::chrono::steady_clock::now();
-    for (int i = 0; i < 10; ++i) EXPECT_FALSE(run::decide_restart(spec, h, 1, 10ms, now + i * 11min, 0).crashloop);
+    for (int i = 0; i < 10; ++i)
+        EXPECT_FALSE(run::decide_restart(spec, h, 1, 10ms, now + i * 11min, 0).crashloop);
 }
 
 TEST(StartOrder, DependenciesComeFirstOtherwiseFileOrder) {
@@ -143,8 +147,10 @@ TEST(ProbeThresholds, HealthChangesOnlyAfterConsecutiveResults) {
 }
 
 TEST(ReloadPlan, UnchangedServiceKeepsRunningChangedOneRestartsWithReasons) {
-    Spec a = parse("services:\n  api: { command: [a], env: { DEBUG: 'false' } }\n  worker: { command: [w] }\n");
-    Spec b = parse("services:\n  api: { command: [a], env: { DEBUG: 'true' } }\n  worker: { command: [w] }\n");
+    Spec a =
+        parse("services:\n  api: { command: [a], env: { DEBUG: 'false' } }\n  worker: { command: [w] }\n");
+    Spec b =
+        parse("services:\n  api: { command: [a], env: { DEBUG: 'true' } }\n  worker: { command: [w] }\n");
     run::ServiceEnvs ea{{"api", {{"DEBUG", "false"}}}, {"worker", {}}};
     run::ServiceEnvs eb{{"api", {{"DEBUG", "true"}}}, {"worker", {}}};
     auto p = run::plan_reload(a, ea, b, eb);
@@ -156,7 +162,8 @@ TEST(ReloadPlan, UnchangedServiceKeepsRunningChangedOneRestartsWithReasons) {
 }
 
 TEST(ReloadPlan, ARotatedSecretRestartsItsServicesWithoutShowingTheValue) {
-    Spec a = parse("secrets: { jwt: { env: JWT } }\nservices:\n  api: { command: [a], env: { JWT: 'secret:jwt' } }\n");
+    Spec a = parse(
+        "secrets: { jwt: { env: JWT } }\nservices:\n  api: { command: [a], env: { JWT: 'secret:jwt' } }\n");
     run::ServiceEnvs ea{{"api", {{"JWT", "old-value-0123456789"}}}};
     run::ServiceEnvs eb{{"api", {{"JWT", "new-value-9876543210"}}}};
     auto p = run::plan_reload(a, ea, a, eb);
@@ -177,8 +184,12 @@ TEST(ReloadPlan, RestartOnlyKeysAreReportedAndKeepTheirValue) {
 }
 
 TEST(ReloadPlan, ProbesAddedRemovedChanged) {
-    Spec a = parse("probes:\n  - { name: x, tcp: { address: '127.0.0.1:1' } }\n  - { name: y, tcp: { address: '127.0.0.1:2' } }\n");
-    Spec b = parse("probes:\n  - { name: x, tcp: { address: '127.0.0.1:1' }, interval: 5s }\n  - { name: z, tcp: { address: '127.0.0.1:3' } }\n");
+    Spec a = parse(
+        "probes:\n  - { name: x, tcp: { address: '127.0.0.1:1' } }\n  - { name: y, tcp: { address: "
+        "'127.0.0.1:2' } }\n");
+    Spec b = parse(
+        "probes:\n  - { name: x, tcp: { address: '127.0.0.1:1' }, interval: 5s }\n  - { name: z, tcp: { "
+        "address: '127.0.0.1:3' } }\n");
     auto p = run::plan_reload(a, {}, b, {});
     EXPECT_EQ(p.probes_changed, std::vector<std::string>{"x"});
     EXPECT_EQ(p.probes_added, std::vector<std::string>{"z"});

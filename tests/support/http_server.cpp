@@ -58,15 +58,18 @@ void HttpServer::start() {
         auto cert = root_ / ".cert.pem", key = root_ / ".key.pem";
         if (!std::filesystem::exists(cert)) {
             ProcessOptions gen;
-            gen.argv = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                        "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-                        "-keyout", key.string(), "-out", cert.string()};
-            if (!run_process(gen, std::chrono::seconds(60)).ok()) throw std::runtime_error("openssl req failed");
+            gen.argv = {"openssl",  "req",           "-x509",   "-newkey",
+                        "rsa:2048", "-nodes",        "-days",   "2",
+                        "-subj",    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                        "-keyout",  key.string(),    "-out",    cert.string()};
+            if (!run_process(gen, std::chrono::seconds(60)).ok())
+                throw std::runtime_error("openssl req failed");
         }
-        o.argv = {"python3", "-c", kTlsServer, std::to_string(port_), root_.string(), cert.string(), key.string()};
+        o.argv = {"python3",      "-c",          kTlsServer,  std::to_string(port_),
+                  root_.string(), cert.string(), key.string()};
     } else {
-        o.argv = {"python3", "-m", "http.server", std::to_string(port_), "--bind", "127.0.0.1", "--directory",
-                  root_.string()};
+        o.argv = {"python3", "-m",        "http.server", std::to_string(port_),
+                  "--bind",  "127.0.0.1", "--directory", root_.string()};
     }
     o.stdout_fd = ProcessOptions::kDevNull;
     o.stderr_fd = ProcessOptions::kDevNull;
@@ -74,7 +77,8 @@ void HttpServer::start() {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (!accepts(port_)) {
         if (child_.try_wait()) throw std::runtime_error("the test HTTP server exited (python3 missing?)");
-        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the test HTTP server did not start");
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("the test HTTP server did not start");
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }

@@ -10,7 +10,8 @@ namespace steward::test {
 
 class HttpServer {
   public:
-    // Serves `root` on 127.0.0.1:`port` (0: a free port); with `tls`, a self-signed certificate for localhost.
+    // Serves `root` on 127.0.0.1:`port` (0: a free port); with `tls`, a self-signed certificate for
+    // localhost.
     explicit HttpServer(std::filesystem::path root, int port = 0, bool tls = false);
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
