@@ -78,8 +78,9 @@ const Spec& Context::spec() {
         log::setup({global.log_level, log::parse_format(global.log_format)});
     // Literal credentials in the spec are masked in every log line like resolved secrets.
     if (spec_->database.url) register_redaction(*spec_->database.url);
-    for (const SecretOrValue* v : {&spec_->admin.token, spec_->backups ? &spec_->backups->encryption_key : nullptr,
-                                   spec_->backups && spec_->backups->sftp ? &spec_->backups->sftp->key : nullptr})
+    for (const SecretOrValue* v :
+         {&spec_->admin.token, spec_->backups ? &spec_->backups->encryption_key : nullptr,
+          spec_->backups && spec_->backups->sftp ? &spec_->backups->sftp->key : nullptr})
         if (v && !v->literal.empty()) register_redaction(v->literal);
     return *spec_;
 }

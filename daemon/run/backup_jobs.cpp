@@ -252,10 +252,24 @@ void BackupJobs::refresh() {
     std::weak_ptr<bool> alive = alive_;
     bool catch_up = spec_->backups->catch_up && spec_->backups->schedule && !refreshed_once_;
     refreshed_once_ = true;
-    pool_.submit<backup::BackupMetrics>(
-        [config]() { return backup::backup_metrics(config); },
-        [this, alive, catch_up](backup::BackupMetrics m, std::string error) {
+    struct Refresh {
+        backup::BackupMetrics metrics;
+        std::vector<backup::BackupInfo> list;
+    };
+    pool_.submit<Refresh>(
+        [config]() {
+            return Refresh{backup::backup_metrics(config), backup::list_backups(config.settings.dir)};
+        },
+        [this, alive, catch_up](Refresh fresh, std::string error) {
             if (alive.expired()) return;
+            const auto& m = fresh.metrics;
+            if (error.empty()) {
+                state_.published.clear();
+                for (const auto& b : fresh.list)
+                    state_.published.push_back(
+                        {b.id, b.finished, b.bytes, b.verified, b.format, b.compression, b.encrypted});
+                state_.listed_at = std::chrono::system_clock::now();
+            }
             if (error.empty() && m.last_success_timestamp) {
                 auto at = from_unix(*m.last_success_timestamp);
                 if (!state_.last_success || state_.last_success->at < at)

@@ -254,6 +254,9 @@ void Daemon::refresh_migrations() {
                 m.applied = r.applied;
                 m.pending = r.pending;
                 m.failed = r.failed;
+                m.entries.clear();
+                for (const auto& e : r.entries)
+                    m.entries.push_back({e.ref.version, e.ref.name, e.state, e.applied_at});
             }
             if (stopping_) return;
             migrations_timer_.expires_after(kMigrationRefresh);

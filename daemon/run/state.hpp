@@ -50,6 +50,17 @@ struct BackupRecord {
     std::string error;
 };
 
+// One published backup as `backup list` shows it.
+struct BackupListing {
+    std::string id;
+    TimePoint finished{};
+    std::uint64_t bytes = 0;
+    std::string verified;  // full | restore | none | failed
+    std::string format;
+    std::string compression;
+    bool encrypted = false;
+};
+
 struct BackupState {
     bool configured = false;
     bool running = false;
@@ -67,6 +78,17 @@ struct BackupState {
     std::uint64_t drill_failures_total = 0;
     std::uint64_t skipped_total = 0;  // another host took the slot, or one was running
     std::optional<double> schedule_max_gap_seconds;
+    std::vector<BackupListing>
+        published;  // this host's backups folder, oldest first (refreshed after each job)
+    std::optional<TimePoint> listed_at;
+};
+
+struct MigrationEntry {
+    std::string version;  // "" for repeatables
+    std::string name;
+    std::string
+        state;  // applied | pending | failed | running | drifted | missing | baseline | below_baseline
+    std::string applied_at;
 };
 
 struct MigrationState {
@@ -79,6 +101,7 @@ struct MigrationState {
     std::string error;  // the last refresh or apply failed
     std::optional<TimePoint> checked_at;
     std::string last_apply;  // one line about the last apply
+    std::vector<MigrationEntry> entries;
 };
 
 struct GateCounts {

@@ -151,7 +151,7 @@ TEST(Cli, UnderSystemdLogLinesCarryPriorityPrefixesAndNoTimestamps) {
     auto spec = dir.write("s.yaml", kSpec + "security: { require_auth: false }\n");
     auto r = run_steward({"--spec", spec.string(), "run"}, {{"JOURNAL_STREAM", "8:12345"}});
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.err.find("<3>[run] migrations step failed"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("<3>[run] startup failed"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("<4>[gate] "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("<6>[gate] "), std::string::npos) << r.err;
     std::size_t start = 0;
