@@ -1,4 +1,5 @@
-// `steward run` over time: notify during a slow migration, watchdog pings, reloads, probes, PostgreSQL restarts.
+// `steward run` over time: notify during a slow migration, watchdog pings, reloads, probes, PostgreSQL
+// restarts.
 #include <signal.h>
 
 #include "core/embedded_postgres.hpp"
@@ -28,7 +29,8 @@ TEST(Lifecycle, StatusAndExtendTimeoutWhileASlowMigrationRuns) {
 TEST(Lifecycle, WatchdogPingsEveryHalfPeriod) {
     test::DaemonFixture f;
     test::NotifySocket notify;
-    test::DaemonProcess d(f.spec(""), f.log(), {{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "400000"}});
+    test::DaemonProcess d(f.spec(""), f.log(),
+                          {{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "400000"}});
     ASSERT_TRUE(notify.wait_for("READY=1", 60s)) << d.log();
     std::size_t start = notify.messages().size();
     ASSERT_TRUE(test::wait_until(
@@ -62,8 +64,8 @@ TEST(Lifecycle, ABadSpecOnSighupIsRefusedAndTheOldOneKeepsRunning) {
     EXPECT_NE(d.log().find("did you mean 'restart'"), std::string::npos);
     // A spec that loads but fails the gate is refused too.
     f.dir.write("steward.yaml", "version: 1\nname: t\nenvironment: production\ndatabase:\n  url: " + f.url +
-                                    "\nmigrations: { dir: migrations }\nservices:\n  svc:\n    command: [" + svc +
-                                    "]\nsecurity: { require_auth: false }\n");
+                                    "\nmigrations: { dir: migrations }\nservices:\n  svc:\n    command: [" +
+                                    svc + "]\nsecurity: { require_auth: false }\n");
     d.signal(SIGHUP);
     ASSERT_TRUE(d.wait_for_log("reload refused", 20s, 2)) << d.log();
     EXPECT_NE(d.log().find("security.auth_disabled"), std::string::npos);
@@ -77,8 +79,8 @@ TEST(Lifecycle, AReloadRestartsOnlyTheServiceThatChanged) {
     auto a = f.script("a.sh", "echo $$ > " + (f.dir / "a.pid").string() + "; exec sleep 1000");
     auto b = f.script("b.sh", "echo $$ > " + (f.dir / "b.pid").string() + "; exec sleep 1000");
     auto body = [&](const std::string& mode) {
-        return "services:\n  a:\n    command: [" + a + "]\n    env: { MODE: " + mode + " }\n  b:\n    command: [" + b +
-               "]\n";
+        return "services:\n  a:\n    command: [" + a + "]\n    env: { MODE: " + mode +
+               " }\n  b:\n    command: [" + b + "]\n";
     };
     test::DaemonProcess d(f.spec(body("one")), f.log());
     ASSERT_TRUE(d.wait_for_log("steward is ready", 60s)) << d.log();
@@ -121,8 +123,9 @@ TEST(Lifecycle, PostgresRestartedDuringARunTheProbeFailsAndRecoversStewardStaysU
     pg.start();
     f.url = pg.url();
     test::NotifySocket notify;
-    auto spec = f.spec("probes:\n  - { name: db, postgres: { query: 'SELECT 1' }, interval: 100ms, timeout: 1s, "
-                       "failure_threshold: 2 }\n");
+    auto spec = f.spec(
+        "probes:\n  - { name: db, postgres: { query: 'SELECT 1' }, interval: 100ms, timeout: 1s, "
+        "failure_threshold: 2 }\n");
     test::DaemonProcess d(spec, f.log(), {{"NOTIFY_SOCKET", notify.path()}});
     ASSERT_TRUE(notify.wait_for("READY=1", 60s)) << d.log();
     ASSERT_TRUE(d.wait_for_log("probe up probe=db", 20s)) << d.log();

@@ -10,10 +10,12 @@ using namespace steward;
 using namespace std::chrono_literals;
 
 namespace {
-std::filesystem::path write_spec(const test::TempDir& dir, const std::string& url, const std::string& on_start) {
+std::filesystem::path write_spec(const test::TempDir& dir, const std::string& url,
+                                 const std::string& on_start) {
     dir.write("migrations/V1__notes.sql", "CREATE TABLE notes (id int PRIMARY KEY);\n");
-    return dir.write("steward.yaml", "version: 1\nname: chat\nenvironment: development\ndatabase:\n  url: " + url +
-                                         "\nmigrations: { dir: migrations, on_start: " + on_start + " }\n");
+    return dir.write("steward.yaml",
+                     "version: 1\nname: chat\nenvironment: development\ndatabase:\n  url: " + url +
+                         "\nmigrations: { dir: migrations, on_start: " + on_start + " }\n");
 }
 }  // namespace
 
