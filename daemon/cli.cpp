@@ -42,9 +42,22 @@ void validate_composed_keys(const Spec& spec) {
             fail("backups.schedule", e.what());
         }
     }
+    if (spec.backups && spec.backups->drill_schedule) {
+        try {
+            backup::CronSchedule::parse(*spec.backups->drill_schedule);
+        } catch (const std::exception& e) {
+            fail("backups.drill.schedule", e.what());
+        }
+    }
 }
 
 }  // namespace
+
+Spec load_checked_spec(const std::filesystem::path& path) {
+    Spec spec = load_spec(path);
+    validate_composed_keys(spec);
+    return spec;
+}
 
 const Spec& Context::spec() {
     if (spec_) return *spec_;
@@ -57,8 +70,7 @@ const Spec& Context::spec() {
         throw SpecError(
             "no spec found: pass --spec FILE, or create ./steward.yaml or /etc/steward/steward.yaml");
     }
-    spec_ = std::make_unique<Spec>(load_spec(path));
-    validate_composed_keys(*spec_);
+    spec_ = std::make_unique<Spec>(load_checked_spec(path));
     // logging.level / logging.format are the defaults for --log-level / --log-format.
     if (!global.log_level_given) global.log_level = spec_->logging.level;
     if (!global.log_format_given) global.log_format = spec_->logging.format;
@@ -66,8 +78,9 @@ const Spec& Context::spec() {
         log::setup({global.log_level, log::parse_format(global.log_format)});
     // Literal credentials in the spec are masked in every log line like resolved secrets.
     if (spec_->database.url) register_redaction(*spec_->database.url);
-    for (const SecretOrValue* v : {&spec_->admin.token, spec_->backups ? &spec_->backups->encryption_key : nullptr,
-                                   spec_->backups && spec_->backups->sftp ? &spec_->backups->sftp->key : nullptr})
+    for (const SecretOrValue* v :
+         {&spec_->admin.token, spec_->backups ? &spec_->backups->encryption_key : nullptr,
+          spec_->backups && spec_->backups->sftp ? &spec_->backups->sftp->key : nullptr})
         if (v && !v->literal.empty()) register_redaction(v->literal);
     return *spec_;
 }
