@@ -9,6 +9,7 @@
 #include "backup/backup_job.hpp"
 #include "core/pg.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/client.hpp"
 
 namespace steward::cli {
 namespace {
@@ -22,7 +23,23 @@ struct BackupFlags {
     int jobs = 0;
     std::string id;
     bool clean = false, with_globals = false, yes = false, dry_run = false;
+    bool remote = false;  // now: ask the running daemon
+    ClientFlags client;
 };
+
+// `backup now --remote`: the daemon takes the backup (202 with its id), steward does not run pg_dump.
+int cmd_now_remote(Context& ctx, const BackupFlags& f) {
+    auto r = admin::request(client_endpoint(ctx, f.client), "POST", "/api/v1/backups");
+    if (r.status != 202) return client_error(ctx, r);
+    if (ctx.global.json) {
+        std::cout << r.body << std::endl;
+        return kOk;
+    }
+    auto doc = json::parse(r.body);
+    std::cout << "backup " << doc.at("id").as_string().c_str()
+              << " started by the daemon; `steward status` shows when it is published" << std::endl;
+    return kOk;
+}
 
 std::string human_bytes(double b) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -329,7 +346,14 @@ void add_backup_command(CLI::App& app, Context& ctx) {
     now->add_option("--format", f.format, "custom|directory (overrides backups.format)");
     now->add_option("--compression", f.compression, "zstd:N|gzip:N|none (overrides backups.compression)");
     now->add_option("--jobs", f.jobs, "Parallel pg_dump jobs for the directory format");
-    now->callback([&ctx, flags] { ctx.action = [&ctx, flags] { return cmd_now(ctx, *flags); }; });
+    now->add_flag("--remote", f.remote, "Ask the running daemon to take the backup (its admin API)");
+    now->add_option("--admin-url", f.client.admin_url, "With --remote: the daemon's admin address");
+    now->add_option("--token-file", f.client.token_file, "With --remote: a file holding the admin token");
+    now->callback([&ctx, flags] {
+        ctx.action = [&ctx, flags] {
+            return flags->remote ? cmd_now_remote(ctx, *flags) : cmd_now(ctx, *flags);
+        };
+    });
 
     auto* list = cmd->add_subcommand("list", "List published backups");
     common_flags(list, f);

@@ -11,19 +11,15 @@
 #include "core/secret.hpp"
 #include "daemon/admin/client.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/client.hpp"
 
 namespace steward::cli {
 namespace {
 namespace json = boost::json;
 
-struct ClientFlags {
-    std::string admin_url;
-    std::string token_file;
-};
+}  // namespace
 
-// The spec's admin section alone: a variable that is unset in the operator's shell (DATABASE_URL) must
-// not stop a status query, so unset variables load as a placeholder here.
-admin::AdminEndpoint endpoint(Context& ctx, const ClientFlags& f) {
+admin::AdminEndpoint client_endpoint(Context& ctx, const ClientFlags& f) {
     admin::AdminEndpoint e;
     if (!f.admin_url.empty()) e = admin::parse_endpoint(f.admin_url);
     if (!f.token_file.empty()) {
@@ -63,8 +59,7 @@ admin::AdminEndpoint endpoint(Context& ctx, const ClientFlags& f) {
     return e;
 }
 
-// Turns an API error into one line and exit 1.
-int api_error(const Context& ctx, const admin::ClientResponse& r) {
+int client_error(const Context& ctx, const admin::ClientResponse& r) {
     std::string message = "status " + std::to_string(r.status);
     boost::system::error_code ec;
     auto v = json::parse(r.body, ec);
@@ -80,6 +75,8 @@ int api_error(const Context& ctx, const admin::ClientResponse& r) {
         std::cerr << "steward: " << message << std::endl;
     return kProblem;
 }
+
+namespace {
 
 std::string age(double seconds) {
     if (seconds < 0) seconds = 0;
@@ -180,8 +177,8 @@ void add_status_command(CLI::App& app, Context& ctx) {
     add_client_options(status, *flags);
     status->callback([&ctx, flags] {
         ctx.action = [&ctx, flags] {
-            auto r = admin::request(endpoint(ctx, *flags), "GET", "/api/v1/status");
-            if (r.status != 200) return api_error(ctx, r);
+            auto r = admin::request(client_endpoint(ctx, *flags), "GET", "/api/v1/status");
+            if (r.status != 200) return client_error(ctx, r);
             if (ctx.global.json) {
                 std::cout << r.body << std::endl;
                 return kOk;
@@ -197,9 +194,9 @@ void add_status_command(CLI::App& app, Context& ctx) {
     add_client_options(restart, *flags);
     restart->callback([&ctx, flags, restart_name] {
         ctx.action = [&ctx, flags, restart_name] {
-            auto r = admin::request(endpoint(ctx, *flags), "POST",
+            auto r = admin::request(client_endpoint(ctx, *flags), "POST",
                                     "/api/v1/services/" + *restart_name + "/restart");
-            if (r.status != 202 && r.status != 200) return api_error(ctx, r);
+            if (r.status != 202 && r.status != 200) return client_error(ctx, r);
             if (ctx.global.json)
                 std::cout << r.body << std::endl;
             else
@@ -215,9 +212,9 @@ void add_status_command(CLI::App& app, Context& ctx) {
     add_client_options(reload, *flags);
     reload->callback([&ctx, flags, dry_run] {
         ctx.action = [&ctx, flags, dry_run] {
-            auto r = admin::request(endpoint(ctx, *flags), "POST",
+            auto r = admin::request(client_endpoint(ctx, *flags), "POST",
                                     std::string("/api/v1/reload") + (*dry_run ? "?dry_run=1" : ""));
-            if (r.status != 200) return api_error(ctx, r);
+            if (r.status != 200) return client_error(ctx, r);
             if (ctx.global.json) {
                 std::cout << r.body << std::endl;
                 return kOk;
