@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -82,4 +83,37 @@ TEST(Schedule, TheLoopKeepsAnsweringAndProbingWhileABackupRuns) {
     long long worst = 0;
     for (std::size_t i = 1; i < ns.size(); ++i) worst = std::max(worst, ns[i] - ns[i - 1]);
     EXPECT_LT(worst, 1'000'000'000LL) << "a probe gap of " << worst / 1e6 << " ms";
+}
+
+TEST(Schedule, TwoDaemonsOnOneDatabaseBackUpOncePerSlot) {
+    test::DaemonFixture f;
+    test::query_value(f.url, "CREATE TABLE notes (id int PRIMARY KEY)");
+    std::filesystem::create_directories(f.dir / "a");
+    std::filesystem::create_directories(f.dir / "b");
+    auto body = [](const std::string& dir) {
+        return "backups: { dir: " + dir + ", schedule: '*/4 * * * * *', catch_up: false, verify: none }\n";
+    };
+    test::DaemonProcess a(f.spec(body("a"), "a.yaml"), f.dir / "a.log");
+    test::DaemonProcess b(f.spec(body("b"), "b.yaml"), f.dir / "b.log");
+    ASSERT_TRUE(a.wait_for_log("steward is ready", 60s)) << a.log();
+    ASSERT_TRUE(b.wait_for_log("steward is ready", 60s)) << b.log();
+    // Three slots at least, once both are up.
+    ASSERT_TRUE(test::wait_until([&] { return a.count("backup published") + b.count("backup published") >= 3; }, 60s))
+        << a.log() << b.log();
+    a.signal(SIGTERM);
+    b.signal(SIGTERM);
+    a.wait_exit(30s);
+    b.wait_exit(30s);
+    // Every published backup comes from a different slot; the other daemon skipped each of them.
+    std::set<std::string> slots;
+    int published = 0;
+    for (const char* dir : {"a", "b"})
+        for (const auto& e : std::filesystem::directory_iterator(f.dir / dir)) {
+            if (!std::filesystem::exists(e.path() / "manifest.json")) continue;
+            ++published;
+            std::string id = e.path().filename().string();
+            slots.insert(id.substr(id.size() - 16, 15));  // YYYYMMDDTHHMMSS
+        }
+    EXPECT_EQ(static_cast<int>(slots.size()), published) << "two backups in one slot";
+    EXPECT_GE(a.count("skipped") + b.count("skipped"), 2) << a.log() << b.log();
 }
