@@ -348,7 +348,7 @@ void Loader::backups(const YAML::Node& n) {
         b.encryption_key = secret_or_value(e["key"], "backups.encryption.key");
     }
     if (m.count("retention")) {
-        auto r = map(m["retention"], "backups.retention", {"keep_last", "daily", "weekly", "monthly"});
+        auto r = map(m["retention"], "backups.retention", {"keep_last", "daily", "weekly", "monthly", "keep_failed"});
         if (r.count("keep_last"))
             b.retention.keep_last = integer(r["keep_last"], "backups.retention.keep_last", 0, 100000);
         if (r.count("daily")) b.retention.daily = integer(r["daily"], "backups.retention.daily", 0, 100000);
@@ -356,6 +356,8 @@ void Loader::backups(const YAML::Node& n) {
             b.retention.weekly = integer(r["weekly"], "backups.retention.weekly", 0, 100000);
         if (r.count("monthly"))
             b.retention.monthly = integer(r["monthly"], "backups.retention.monthly", 0, 100000);
+        if (r.count("keep_failed"))
+            b.retention.keep_failed = integer(r["keep_failed"], "backups.retention.keep_failed", 0, 100000);
     }
     if (m.count("offsite")) {
         auto o = map(m["offsite"], "backups.offsite", {"sftp"});

@@ -1,7 +1,7 @@
 // Unit tests of the SQL scanner: splitting, quoting, transaction-mode detection, positions.
 #include <gtest/gtest.h>
 
-#include "migrate/sql_scanner.hpp"
+#include "migrate/tx_mode.hpp"
 
 using namespace steward::migrate;
 

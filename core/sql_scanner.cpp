@@ -1,10 +1,10 @@
 // A small lexer for PostgreSQL SQL text: enough to split statements the way psql does.
-#include "migrate/sql_scanner.hpp"
+#include "core/sql_scanner.hpp"
 
 #include <algorithm>
 #include <cctype>
 
-namespace steward::migrate {
+namespace steward::sql {
 namespace {
 
 bool is_ident_start(unsigned char c) { return std::isalpha(c) || c == '_' || c >= 0x80; }
@@ -187,6 +187,10 @@ ScanResult scan_sql(std::string_view s) {
             if (atomic_depth == 0 && paren_depth == 0) finish(i);
             continue;
         }
+        if (c == '\\') {
+            auto nl = s.find('\n', i);
+            r.meta_commands.push_back({i, nl == std::string_view::npos ? n : nl});
+        }
         token_at(i);
         if (c == '\'' || c == '"') {
             // E'...' strings take backslash escapes; the E was read as a word just before.
@@ -262,24 +266,6 @@ ScanResult scan_sql(std::string_view s) {
     return r;
 }
 
-std::string to_string(TxMode m) {
-    switch (m) {
-        case TxMode::transaction:
-            return "transaction";
-        case TxMode::no_transaction:
-            return "no-transaction";
-        case TxMode::as_written:
-            return "as-written";
-    }
-    return "transaction";
-}
-
-TxMode tx_mode(const ScanResult& scan) {
-    if (scan.marked_no_transaction || !scan.needs_no_transaction.empty()) return TxMode::no_transaction;
-    if (scan.own_transaction) return TxMode::as_written;
-    return TxMode::transaction;
-}
-
 TextPosition position_of(std::string_view text, std::size_t byte_offset) {
     TextPosition p;
     byte_offset = std::min(byte_offset, text.size());
@@ -306,4 +292,4 @@ std::size_t byte_offset_of_char(std::string_view text, long char_position) {
     return text.size();
 }
 
-}  // namespace steward::migrate
+}  // namespace steward::sql
