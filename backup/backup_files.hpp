@@ -62,4 +62,10 @@ VerifiedCopy copy_verified(const std::filesystem::path& folder, const BackupMani
                            const std::optional<Secret>& key, const std::filesystem::path& scratch,
                            const std::function<void(std::uint64_t)>& on_bytes = {});
 
+// globals.sql as statements to run one by one through libpq. pg_dumpall writes `\restrict KEY` and
+// `\unrestrict KEY` lines (psql's restricted mode): each alone on its line, they are dropped. Any other psql
+// meta-command (`\! cmd` runs a shell command, `\i file` reads one) sets `problem` and returns nothing, so
+// nothing of the file runs. Text that ends inside a quote or comment is refused the same way.
+std::vector<std::string> globals_statements(const std::string& text, std::string& problem);
+
 }  // namespace steward::backup

@@ -248,7 +248,7 @@ BackupOutcome run_backup(const BackupConfig& c) {
         m.finished = iso_utc(std::chrono::system_clock::now());
         m.duration_seconds = seconds_since(t0);
         m.verification.level = "none";
-        write_manifest(partial, m, c.encryption_key);
+        m.mac = write_manifest(partial, m, c.encryption_key);  // verification reads the files as an authenticated backup
         fsync_path(c.settings.dir);
     } catch (const Cancelled&) {
         fs::remove_all(partial, ec);

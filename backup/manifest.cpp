@@ -120,7 +120,9 @@ ManifestTrust check_manifest_trust(const BackupManifest& m, const std::optional<
         return t;
     }
     if (!key) {
-        t.problems.push_back("backup " + m.id + " has an authenticated manifest: set backups.encryption.key to check it");
+        t.problems.push_back("backup " + m.id +
+                             " is encrypted and its manifest authenticated: set backups.encryption.key (the key it "
+                             "was made with)");
         return t;
     }
     if (!manifest_mac_matches(*key, authenticated_text(m), m.mac))
@@ -214,20 +216,23 @@ BackupManifest read_manifest(const std::filesystem::path& backup_dir) {
     return manifest_from_json(v);
 }
 
-void write_manifest(const std::filesystem::path& backup_dir, const BackupManifest& m,
-                    const std::optional<Secret>& key) {
+std::string write_manifest(const std::filesystem::path& backup_dir, const BackupManifest& m,
+                           const std::optional<Secret>& key) {
     auto tmp = backup_dir / "manifest.json.tmp";
     std::filesystem::remove(tmp);
+    std::string signed_m_mac;
     {
         FileSink out(tmp);
         BackupManifest signed_m = m;
         signed_m.mac = key ? manifest_mac(*key, authenticated_text(m)) : std::string();
+        signed_m_mac = signed_m.mac;
         std::string text = json::serialize(to_json(signed_m)) + "\n";
         out.write(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
         out.finish();
     }
     std::filesystem::rename(tmp, backup_dir / "manifest.json");
     fsync_path(backup_dir);
+    return signed_m_mac;
 }
 
 std::string iso_utc(TimePoint t) {

@@ -61,8 +61,8 @@ boost::json::value to_json(const BackupManifest& m);
 BackupManifest manifest_from_json(const boost::json::value& v);  // throws std::runtime_error
 BackupManifest read_manifest(const std::filesystem::path& backup_dir);
 // Writes manifest.json through a temporary file, fsyncs it and the folder. With `key`, the manifest carries
-// a MAC over authenticated_text().
-void write_manifest(const std::filesystem::path& backup_dir, const BackupManifest& m,
+// a MAC over authenticated_text(), which is returned ("" without a key).
+std::string write_manifest(const std::filesystem::path& backup_dir, const BackupManifest& m,
                     const std::optional<Secret>& key = std::nullopt);
 
 // Every field that says what the backup is and holds (not the durations), in one canonical text: the MAC's

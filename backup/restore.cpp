@@ -27,38 +27,6 @@ std::string join(const std::vector<std::string>& v) {
     return out;
 }
 
-// globals.sql as statements for libpq. pg_dumpall writes `\restrict KEY` / `\unrestrict KEY` lines (psql's
-// restricted mode); they are dropped. Any other psql meta-command (`\! cmd` runs a shell command) refuses
-// the whole file, before anything runs.
-std::vector<std::string> globals_statements(const std::string& text, std::string& problem) {
-    auto scan = sql::scan_sql(text);
-    if (scan.unterminated) {
-        problem = "globals.sql ends inside a quoted string, comment or dollar-quoted body";
-        return {};
-    }
-    static const std::regex allowed(R"(\\(un)?restrict [A-Za-z0-9]+[ \t\r]*)");
-    std::string cleaned = text;
-    for (const auto& mc : scan.meta_commands) {
-        std::size_t line_start = mc.begin;
-        while (line_start > 0 && text[line_start - 1] != '\n') --line_start;
-        bool alone = text.find_first_not_of(" \t", line_start) == mc.begin;
-        std::string command = text.substr(mc.begin, mc.end - mc.begin);
-        if (!alone || !std::regex_match(command, allowed)) {
-            std::string word = command.substr(0, command.find_first_of(" \t\r"));
-            for (auto& ch : word)
-                if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
-            problem = "globals.sql line " + std::to_string(sql::position_of(text, mc.begin).line) +
-                      ": psql meta-command " + word.substr(0, 40) +
-                      " refused (only pg_dumpall's \\restrict and \\unrestrict lines are accepted); nothing was run";
-            return {};
-        }
-        cleaned.replace(mc.begin, mc.end - mc.begin, mc.end - mc.begin, ' ');
-    }
-    std::vector<std::string> out;
-    for (const auto& st : sql::scan_sql(cleaned).statements) out.push_back(cleaned.substr(st.begin, st.end - st.begin));
-    return out;
-}
-
 // Runs each statement on its own (autocommit), as psql with ON_ERROR_STOP=0 did: a role that already exists
 // fails its CREATE ROLE and the rest goes on. Returns the failures.
 std::vector<std::string> replay_globals(const std::string& url, const std::vector<std::string>& statements) {
@@ -91,6 +59,36 @@ std::string space_problem(const fs::path& dir, const BackupManifest& m) {
 }
 
 }  // namespace
+
+// Meta-commands are found by the same scanner that splits statements, so one in a string is not one.
+std::vector<std::string> globals_statements(const std::string& text, std::string& problem) {
+    auto scan = sql::scan_sql(text);
+    if (scan.unterminated) {
+        problem = "globals.sql ends inside a quoted string, comment or dollar-quoted body";
+        return {};
+    }
+    static const std::regex allowed(R"(\\(un)?restrict [A-Za-z0-9]+[ \t\r]*)");
+    std::string cleaned = text;
+    for (const auto& mc : scan.meta_commands) {
+        std::size_t line_start = mc.begin;
+        while (line_start > 0 && text[line_start - 1] != '\n') --line_start;
+        bool alone = text.find_first_not_of(" \t", line_start) == mc.begin;
+        std::string command = text.substr(mc.begin, mc.end - mc.begin);
+        if (!alone || !std::regex_match(command, allowed)) {
+            std::string word = command.substr(0, command.find_first_of(" \t\r"));
+            for (auto& ch : word)
+                if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+            problem = "globals.sql line " + std::to_string(sql::position_of(text, mc.begin).line) +
+                      ": psql meta-command " + word.substr(0, 40) +
+                      " refused (only pg_dumpall's \\restrict and \\unrestrict lines are accepted); nothing was run";
+            return {};
+        }
+        cleaned.replace(mc.begin, mc.end - mc.begin, mc.end - mc.begin, ' ');
+    }
+    std::vector<std::string> out;
+    for (const auto& st : sql::scan_sql(cleaned).statements) out.push_back(cleaned.substr(st.begin, st.end - st.begin));
+    return out;
+}
 
 std::int64_t count_user_tables(const std::string& url) {
     auto c = pg::connect(url);

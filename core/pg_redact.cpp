@@ -240,16 +240,33 @@ std::string redact_url(std::string_view url) {
 
 std::string scrub_error(const std::string& url, std::string message) {
     auto candidates = password_candidates(url);
-    message = mask_quoted(candidates, message);
-    // Longest first, so a piece never leaves the rest of a longer form behind.
-    std::sort(candidates.begin(), candidates.end(),
-              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-    for (const auto& pw : candidates) {
-        if (pw.size() < 4) continue;  // a short one could match ordinary words: masked only where quoted
-        for (auto pos = message.find(pw); pos != std::string::npos; pos = message.find(pw, pos + 3))
-            message.replace(pos, pw.size(), "***");
+    // Every run of 4 or more characters that also occurs in a form of the password goes, wherever libpq cut
+    // it (a password with an unencoded ':', '@' or '"' ends up split across fields and quotes).
+    constexpr std::size_t kRun = 4;
+    std::vector<bool> hide(message.size(), false);
+    for (const auto& c : candidates) {
+        if (c.size() < kRun) continue;
+        for (std::size_t i = 0; i < message.size(); ++i) {
+            std::size_t best = 0;
+            for (std::size_t j = 0; j + kRun <= c.size(); ++j) {
+                std::size_t k = 0;
+                while (i + k < message.size() && j + k < c.size() && message[i + k] == c[j + k]) ++k;
+                best = std::max(best, k);
+            }
+            if (best >= kRun) std::fill(hide.begin() + static_cast<std::ptrdiff_t>(i),
+                                        hide.begin() + static_cast<std::ptrdiff_t>(i + best), true);
+        }
     }
-    return redact(std::move(message));
+    std::string out;
+    for (std::size_t i = 0; i < message.size(); ++i) {
+        if (!hide[i]) {
+            out += message[i];
+        } else if (i == 0 || !hide[i - 1]) {
+            out += "***";
+        }
+    }
+    // A short password is masked only where libpq quotes it: elsewhere it could be any word.
+    return redact(mask_quoted(candidates, out));
 }
 
 std::string safe_parse_error(const std::string& url, const std::string& error) {

@@ -150,7 +150,9 @@ TEST(MigrateFailures, WaitForAServerThatStartsLate) {
     std::filesystem::permissions(pgdir.path(), std::filesystem::perms::all);
     MigrateWorld w;
     w.write("V1__a.sql", "CREATE TABLE a (x int);\n");
-    const std::string url = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/postgres";
+    // The server does not exist yet: its password is chosen here (it admits no one without one).
+    const std::string password = "late-start-password-4c1e";
+    const std::string url = "postgresql://postgres:" + password + "@127.0.0.1:" + std::to_string(port) + "/postgres";
     ProcessOptions o;
     o.argv = {steward_binary(),      "migrate",        "up", "--wait", "90s", "--dir",
               w.dir.path().string(), "--database-url", url};
@@ -161,6 +163,7 @@ TEST(MigrateFailures, WaitForAServerThatStartsLate) {
     po.dir = pgdir.path() / "data";
     po.port = port;
     po.durable = false;
+    po.password = password;
     EmbeddedPostgres late(po);
     late.start();  // initdb and start take a few seconds: steward is waiting meanwhile
     auto status = child.wait_for(std::chrono::seconds(60));
