@@ -46,7 +46,9 @@ class ScratchFile : public Sink {
     ~ScratchFile() override {
         if (fd_ >= 0) ::close(fd_);
     }
-    void write(const std::uint8_t* d, std::size_t n) override { FdSink(fd_, "write " + path_.string()).write(d, n); }
+    void write(const std::uint8_t* d, std::size_t n) override {
+        FdSink(fd_, "write " + path_.string()).write(d, n);
+    }
     void finish() override {
         int fd = fd_;
         fd_ = -1;
@@ -61,7 +63,9 @@ class ScratchFile : public Sink {
 class StringSink : public Sink {
   public:
     explicit StringSink(std::string& out) : out_(out) {}
-    void write(const std::uint8_t* d, std::size_t n) override { out_.append(reinterpret_cast<const char*>(d), n); }
+    void write(const std::uint8_t* d, std::size_t n) override {
+        out_.append(reinterpret_cast<const char*>(d), n);
+    }
     void finish() override {}
 
   private:
@@ -71,13 +75,13 @@ class StringSink : public Sink {
 struct ReadResult {
     std::uint64_t bytes = 0;
     std::string sha256;
-    bool too_large = false;   // stopped reading past the manifest's size
+    bool too_large = false;    // stopped reading past the manifest's size
     std::string decode_error;  // the sink failed; hashing went on
 };
 
 // Reads `fd` to its end (or just past `limit`), hashing every byte and feeding `sink` until it fails.
-ReadResult read_hashing(int fd, std::uint64_t limit, Sink* sink, const std::function<void(std::uint64_t)>& on_bytes,
-                        std::uint64_t& total) {
+ReadResult read_hashing(int fd, std::uint64_t limit, Sink* sink,
+                        const std::function<void(std::uint64_t)>& on_bytes, std::uint64_t& total) {
     ReadResult r;
     EVP_MD_CTX* md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
@@ -125,9 +129,11 @@ ReadResult read_hashing(int fd, std::uint64_t limit, Sink* sink, const std::func
 
 // The problem with file `f` after reading it, or "" when it matches the manifest.
 std::string compare(const ManifestFile& f, const ReadResult& r) {
-    if (r.too_large) return f.path + ": larger than the " + std::to_string(f.bytes) + " bytes the manifest says";
+    if (r.too_large)
+        return f.path + ": larger than the " + std::to_string(f.bytes) + " bytes the manifest says";
     if (r.bytes != f.bytes)
-        return f.path + ": size " + std::to_string(r.bytes) + " bytes, manifest says " + std::to_string(f.bytes);
+        return f.path + ": size " + std::to_string(r.bytes) + " bytes, manifest says " +
+               std::to_string(f.bytes);
     if (r.sha256 != f.sha256) return f.path + ": SHA-256 mismatch (file changed or corrupted)";
     if (!r.decode_error.empty()) return f.path + ": " + r.decode_error;
     return {};
@@ -139,7 +145,8 @@ std::vector<std::string> layout_problems(const BackupManifest& m) {
     std::vector<std::string> out;
     bool directory = m.format == "directory";
     if (m.format != "custom" && !directory) {
-        out.push_back("manifest: unknown format '" + printable(m.format) + "' (steward writes custom or directory)");
+        out.push_back("manifest: unknown format '" + printable(m.format) +
+                      "' (steward writes custom or directory)");
         return out;
     }
     if (m.encryption != "none" && m.encryption != kEncryptionScheme)
@@ -157,9 +164,9 @@ std::vector<std::string> layout_problems(const BackupManifest& m) {
         }
         bool in_dump = p.rfind("dump/", 0) == 0;
         std::string name = in_dump ? p.substr(5) : std::string();
-        bool shaped = directory ? (p == "globals.sql" ||
-                                   (in_dump && !name.empty() && name != "." && name.find('/') == std::string::npos &&
-                                    name.find('\0') == std::string::npos))
+        bool shaped = directory ? (p == "globals.sql" || (in_dump && !name.empty() && name != "." &&
+                                                          name.find('/') == std::string::npos &&
+                                                          name.find('\0') == std::string::npos))
                                 : (p == "dump" || p == "globals.sql");
         if (!shaped) {
             out.push_back(shown + " is not a file steward writes for the " + m.format + " format");
@@ -168,7 +175,8 @@ std::vector<std::string> layout_problems(const BackupManifest& m) {
         if (!seen.insert(p).second) out.push_back(shown + " is listed twice");
     }
     const char* dump = directory ? "dump/toc.dat" : "dump";
-    if (!seen.count(dump)) out.push_back(std::string("manifest lists no ") + dump + " (the " + m.format + " format's dump)");
+    if (!seen.count(dump))
+        out.push_back(std::string("manifest lists no ") + dump + " (the " + m.format + " format's dump)");
     if (!seen.count("globals.sql")) out.push_back("manifest lists no globals.sql");
     return out;
 }
@@ -201,10 +209,11 @@ Fd open_backup_file(const Fd& folder, const std::string& rel) {
     if (auto slash = rel.find('/'); slash != std::string::npos) {
         int d = ::openat(dir, rel.substr(0, slash).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (d < 0)
-            throw std::runtime_error(rel.substr(0, slash) + (errno == ELOOP || errno == ENOTDIR
-                                                                 ? ": not a folder (a symbolic link or a file)"
-                                                                 : errno == ENOENT ? ": missing"
-                                                                                   : ": " + std::string(std::strerror(errno))));
+            throw std::runtime_error(rel.substr(0, slash) +
+                                     (errno == ELOOP || errno == ENOTDIR
+                                          ? ": not a folder (a symbolic link or a file)"
+                                      : errno == ENOENT ? ": missing"
+                                                        : ": " + std::string(std::strerror(errno))));
         sub = Fd(d);
         dir = d;
         name = rel.substr(slash + 1);
@@ -212,7 +221,8 @@ Fd open_backup_file(const Fd& folder, const std::string& rel) {
     // O_NONBLOCK: a FIFO must not hang the open; fstat then refuses it.
     int fd = ::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        throw std::runtime_error(rel + (errno == ELOOP ? ": a symbolic link (it may lead outside the backup folder)"
+        throw std::runtime_error(rel + (errno == ELOOP
+                                            ? ": a symbolic link (it may lead outside the backup folder)"
                                         : errno == ENOENT ? ": missing"
                                                           : ": " + std::string(std::strerror(errno))));
     Fd file(fd);
@@ -235,7 +245,8 @@ std::vector<std::string> check_files(const fs::path& folder, const BackupManifes
     for (const auto& f : m.files) {
         try {
             Fd in = open_backup_file(dir, f.path);
-            if (auto p = compare(f, read_hashing(in.get(), f.bytes, nullptr, {}, total)); !p.empty()) out.push_back(p);
+            if (auto p = compare(f, read_hashing(in.get(), f.bytes, nullptr, {}, total)); !p.empty())
+                out.push_back(p);
         } catch (const std::exception& e) {
             out.push_back(e.what());
         }
@@ -248,7 +259,8 @@ VerifiedCopy copy_verified(const fs::path& folder, const BackupManifest& m, cons
     VerifiedCopy out;
     out.problems = layout_problems(m);
     if (m.encryption != "none" && !key)
-        out.problems.push_back("backup " + m.id + " is encrypted: set backups.encryption.key (the key it was made with)");
+        out.problems.push_back("backup " + m.id +
+                               " is encrypted: set backups.encryption.key (the key it was made with)");
     if (!out.problems.empty()) return out;
     Fd dir;
     try {
@@ -270,7 +282,8 @@ VerifiedCopy copy_verified(const fs::path& folder, const BackupManifest& m, cons
             StringSink globals(out.globals_sql);
             Sink* head = &globals;
             if (f.path != "globals.sql") {
-                file = std::make_unique<ScratchFile>(f.path == "dump" ? out.dump : out.dump / fs::path(f.path).filename());
+                file = std::make_unique<ScratchFile>(
+                    f.path == "dump" ? out.dump : out.dump / fs::path(f.path).filename());
                 head = file.get();
             }
             if (f.path == "dump" && m.compression.rfind("zstd", 0) == 0) {

@@ -86,10 +86,10 @@ std::vector<BackupInfo> list_backups(const fs::path& dir, bool include_failed) {
         b.finished = parse_iso_utc(m.finished).value_or(*parse_backup_id(id));
         b.in_future = b.finished > now + kClockSkewTolerance;
         b.bytes = m.bytes();
-        b.verified = b.failed                                                       ? "failed"
+        b.verified = b.failed                                                         ? "failed"
                      : m.verification.level == "none" || m.verification.level.empty() ? "none"
-                     : m.verification.ok                                            ? m.verification.level
-                                                                                    : "failed";
+                     : m.verification.ok                                              ? m.verification.level
+                                                                                      : "failed";
         b.format = m.format;
         b.compression = m.compression;
         b.encrypted = m.encryption != "none";
@@ -252,9 +252,10 @@ BackupMetrics backup_metrics(const BackupConfig& c) {
     BackupMetrics m;
     auto list = list_backups(c.settings.dir);
     auto now = std::chrono::system_clock::now();
-    auto age = [&](std::chrono::system_clock::time_point t) {  // never negative: a future time is a wrong clock
-        return std::max(0.0, std::chrono::duration<double>(now - t).count());
-    };
+    auto age =
+        [&](std::chrono::system_clock::time_point t) {  // never negative: a future time is a wrong clock
+            return std::max(0.0, std::chrono::duration<double>(now - t).count());
+        };
     m.backup_count = static_cast<std::int64_t>(list.size());
     if (!list.empty()) {
         const auto& newest = list.back();

@@ -62,10 +62,10 @@ struct BackupOutcome {
     std::string sha256;
     std::string verified;  // full | restore | none
     double duration_seconds = 0;
-    std::optional<OffsiteReport> offsite;  // set when off-site copy is configured
+    std::optional<OffsiteReport> offsite;    // set when off-site copy is configured
     std::vector<std::string> pruned;         // ids deleted by the retention run after the backup
     std::vector<std::string> pruned_failed;  // <id>.failed folders beyond retention.keep_failed, deleted
-    std::string error;                       // failed/verify_failed: what went wrong ("cancelled"); skipped: why
+    std::string error;  // failed/verify_failed: what went wrong ("cancelled"); skipped: why
     // 0 published (and off-site ok), 1 failed / verify failed / off-site failed, 0 skipped.
     int exit_code() const;
 };

@@ -91,10 +91,11 @@ std::string claim_run(const BackupConfig& c, pqxx::connection& conn, const Backu
         std::string slot = iso_utc(*c.slot);
         try {
             if (auto taken = slot_taken(conn, m.database, slot))
-                return "the backup for the slot " + slot + " was already taken by host " + taken->host + " (" +
-                       taken->id + ", " + taken->status + ")";
+                return "the backup for the slot " + slot + " was already taken by host " + taken->host +
+                       " (" + taken->id + ", " + taken->status + ")";
         } catch (const std::exception& e) {  // no catalog: this host cannot know, so it backs up
-            log::warn("backup", "cannot check the schedule slot in the catalog", {{"error", redact(e.what())}});
+            log::warn("backup", "cannot check the schedule slot in the catalog",
+                      {{"error", redact(e.what())}});
         }
     }
     catalog_update([&] { record_started(conn, m); });
@@ -209,8 +210,9 @@ BackupOutcome run_backup(const BackupConfig& c) {
     log::info("backup", "backup started", {{"id", out.id}, {"database", database}});
 
     auto record_fail = [&](const std::string& status) {
-        catalog_update(
-            [&] { record_failure(*conn, out.id, database, m.host, m.started, seconds_since(t0), status, out.error); });
+        catalog_update([&] {
+            record_failure(*conn, out.id, database, m.host, m.started, seconds_since(t0), status, out.error);
+        });
     };
     auto prune_failed = [&] {
         for (const auto& d : prune_failed_locked(c, false))
@@ -248,7 +250,8 @@ BackupOutcome run_backup(const BackupConfig& c) {
         m.finished = iso_utc(std::chrono::system_clock::now());
         m.duration_seconds = seconds_since(t0);
         m.verification.level = "none";
-        m.mac = write_manifest(partial, m, c.encryption_key);  // verification reads the files as an authenticated backup
+        m.mac = write_manifest(partial, m,
+                               c.encryption_key);  // verification reads the files as an authenticated backup
         fsync_path(c.settings.dir);
     } catch (const Cancelled&) {
         fs::remove_all(partial, ec);

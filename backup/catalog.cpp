@@ -64,7 +64,8 @@ void mark_interrupted(pqxx::connection& c, const std::string& database) {
     tx.commit();
 }
 
-std::optional<SlotTaken> slot_taken(pqxx::connection& c, const std::string& database, const std::string& slot) {
+std::optional<SlotTaken> slot_taken(pqxx::connection& c, const std::string& database,
+                                    const std::string& slot) {
     ensure_catalog(c);
     pqxx::nontransaction tx(c);
     auto r = tx.exec_params(
@@ -80,7 +81,8 @@ std::optional<std::string> running_host(pqxx::connection& c, const std::string& 
     auto exists = tx.exec("SELECT to_regclass('steward_backups') IS NOT NULL")[0][0].as<bool>();
     if (!exists) return std::nullopt;
     auto r = tx.exec_params(
-        "SELECT host FROM steward_backups WHERE database = $1 AND status = 'running' ORDER BY started_at DESC "
+        "SELECT host FROM steward_backups WHERE database = $1 AND status = 'running' ORDER BY started_at "
+        "DESC "
         "LIMIT 1",
         database);
     if (r.empty()) return std::nullopt;
@@ -121,7 +123,8 @@ void record_failure(pqxx::connection& c, const std::string& id, const std::strin
         "error)"
         " VALUES ($1, $2, $3, $4, $5::timestamptz, now(), $6, $7) ON CONFLICT (id) DO UPDATE SET status = "
         "EXCLUDED.status,"
-        " error = EXCLUDED.error, finished_at = EXCLUDED.finished_at, duration_seconds = EXCLUDED.duration_seconds",
+        " error = EXCLUDED.error, finished_at = EXCLUDED.finished_at, duration_seconds = "
+        "EXCLUDED.duration_seconds",
         id, database, host, status, started, duration_seconds, error);
     tx.commit();
 }

@@ -11,7 +11,8 @@
 
 namespace steward::backup {
 
-// Creates the tables if needed. All functions throw pqxx exceptions; callers treat the catalog as best effort.
+// Creates the tables if needed. All functions throw pqxx exceptions; callers treat the catalog as best
+// effort.
 void ensure_catalog(pqxx::connection& c);
 // A row with status 'running' for a backup that has started (under the backup advisory lock).
 void record_started(pqxx::connection& c, const BackupManifest& m);
@@ -26,7 +27,8 @@ void record_failure(pqxx::connection& c, const std::string& id, const std::strin
 struct SlotTaken {
     std::string id, host, status;
 };
-std::optional<SlotTaken> slot_taken(pqxx::connection& c, const std::string& database, const std::string& slot);
+std::optional<SlotTaken> slot_taken(pqxx::connection& c, const std::string& database,
+                                    const std::string& slot);
 // The host of a 'running' backup of `database`, if the catalog knows one.
 std::optional<std::string> running_host(pqxx::connection& c, const std::string& database);
 

@@ -34,13 +34,14 @@ DrillOutcome run_drill(const BackupConfig& c) {
     }
     for (const auto& p : v.problems) out.error += (out.error.empty() ? "" : "; ") + p;
     if (out.ok)
-        log::info("backup", "restore drill passed", {{"id", out.id}, {"duration_seconds", out.duration_seconds}});
+        log::info("backup", "restore drill passed",
+                  {{"id", out.id}, {"duration_seconds", out.duration_seconds}});
     else
         log::error("backup", "restore drill failed", {{"id", out.id}, {"error", redact(out.error)}});
     try {
         auto conn = pg::connect(c.database_url, std::chrono::seconds(10));
-        record_drill(*conn, {out.id, pg::parse_conninfo(c.database_url).dbname(), config_host(c), redact(out.error),
-                             out.ok, out.duration_seconds});
+        record_drill(*conn, {out.id, pg::parse_conninfo(c.database_url).dbname(), config_host(c),
+                             redact(out.error), out.ok, out.duration_seconds});
         out.recorded = true;
     } catch (const std::exception& e) {
         log::warn("backup", "catalog update failed", {{"error", redact(e.what())}});

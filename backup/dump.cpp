@@ -154,7 +154,8 @@ void dump_directory(const BackupConfig& c, const ToolConnection& tc, const fs::p
     fsync_path(dir);
 }
 
-void dump_globals(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial, BackupManifest& m) {
+void dump_globals(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial,
+                  BackupManifest& m) {
     std::vector<std::string> argv{"pg_dumpall", "--globals-only", "--no-role-passwords", "--no-password",
                                   "--dbname=" + tc.conninfo};
     FileSink file(partial / "globals.sql");

@@ -17,7 +17,8 @@ VerifyOutcome verify_folder(const BackupConfig& c, const std::filesystem::path& 
 // Retention with the folder lock already held by the caller; `just_published` (the id a backup run just
 // published) is always kept, whatever the clocks say.
 PruneOutcome prune_locked(const BackupConfig& c, bool dry_run, const std::string& just_published = {});
-// Deletes <id>.failed folders of this deployment beyond retention.keep_failed (newest kept); folder lock held.
+// Deletes <id>.failed folders of this deployment beyond retention.keep_failed (newest kept); folder lock
+// held.
 std::vector<PruneDecision> prune_failed_locked(const BackupConfig& c, bool dry_run);
 // Uploads a published backup and applies retention remotely.
 OffsiteReport copy_offsite(const BackupConfig& c, const std::filesystem::path& published);

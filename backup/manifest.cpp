@@ -57,24 +57,24 @@ json::value to_json(const BackupManifest& m) {
                               {"duration_seconds", m.verification.duration_seconds}};
     if (!m.verification.error.empty()) verification["error"] = m.verification.error;
     json::object o{{"steward_backup", 1},
-                        {"id", m.id},
-                        {"deployment", m.deployment},
-                        {"database", m.database},
-                        {"host", m.host},
-                        {"server_version", m.server_version},
-                        {"pg_dump_version", m.pg_dump_version},
-                        {"format", m.format},
-                        {"compression", m.compression},
-                        {"encryption", m.encryption},
-                        {"jobs", m.jobs},
-                        {"raw_bytes", m.raw_bytes},
-                        {"bytes", m.bytes()},
-                        {"files", files},
-                        {"started", m.started},
-                        {"finished", m.finished},
-                        {"duration_seconds", m.duration_seconds},
-                        {"verification", verification},
-                        {"row_counts", counts}};
+                   {"id", m.id},
+                   {"deployment", m.deployment},
+                   {"database", m.database},
+                   {"host", m.host},
+                   {"server_version", m.server_version},
+                   {"pg_dump_version", m.pg_dump_version},
+                   {"format", m.format},
+                   {"compression", m.compression},
+                   {"encryption", m.encryption},
+                   {"jobs", m.jobs},
+                   {"raw_bytes", m.raw_bytes},
+                   {"bytes", m.bytes()},
+                   {"files", files},
+                   {"started", m.started},
+                   {"finished", m.finished},
+                   {"duration_seconds", m.duration_seconds},
+                   {"verification", verification},
+                   {"row_counts", counts}};
     if (!m.mac.empty()) o["mac"] = json::object{{"alg", "hmac-sha512-256"}, {"value", m.mac}};
     return o;
 }
@@ -82,7 +82,8 @@ json::value to_json(const BackupManifest& m) {
 std::string authenticated_text(const BackupManifest& m) {
     // Strings and integers only: they serialize the same way every time.
     json::array files;
-    for (const auto& f : m.files) files.push_back(json::array{json::value(f.path), f.bytes, json::value(f.sha256)});
+    for (const auto& f : m.files)
+        files.push_back(json::array{json::value(f.path), f.bytes, json::value(f.sha256)});
     json::array counts;
     for (const auto& [t, n] : m.row_counts) counts.push_back(json::array{json::value(t), n});
     json::array all{json::value("steward-manifest-v1"),
@@ -100,8 +101,8 @@ std::string authenticated_text(const BackupManifest& m) {
                     files,
                     json::value(m.started),
                     json::value(m.finished),
-                    json::array{json::value(m.verification.level), m.verification.ok, json::value(m.verification.at),
-                                json::value(m.verification.error)},
+                    json::array{json::value(m.verification.level), m.verification.ok,
+                                json::value(m.verification.at), json::value(m.verification.error)},
                     counts};
     return json::serialize(all);
 }
@@ -110,9 +111,10 @@ ManifestTrust check_manifest_trust(const BackupManifest& m, const std::optional<
     ManifestTrust t;
     if (m.mac.empty()) {
         if (m.encryption != "none")
-            t.warnings.push_back("backup " + m.id +
-                                 " is unauthenticated: it was made before steward authenticated manifests, so its "
-                                 "files are checked against a manifest that anyone could have rewritten");
+            t.warnings.push_back(
+                "backup " + m.id +
+                " is unauthenticated: it was made before steward authenticated manifests, so its "
+                "files are checked against a manifest that anyone could have rewritten");
         else if (key)
             t.warnings.push_back("backup " + m.id +
                                  " is not encrypted and its manifest is unauthenticated, although "
@@ -120,14 +122,16 @@ ManifestTrust check_manifest_trust(const BackupManifest& m, const std::optional<
         return t;
     }
     if (!key) {
-        t.problems.push_back("backup " + m.id +
-                             " is encrypted and its manifest authenticated: set backups.encryption.key (the key it "
-                             "was made with)");
+        t.problems.push_back(
+            "backup " + m.id +
+            " is encrypted and its manifest authenticated: set backups.encryption.key (the key it "
+            "was made with)");
         return t;
     }
     if (!manifest_mac_matches(*key, authenticated_text(m), m.mac))
-        t.problems.push_back("manifest.json of " + m.id +
-                             " fails authentication: it was altered, or the key is not the one the backup was made with");
+        t.problems.push_back(
+            "manifest.json of " + m.id +
+            " fails authentication: it was altered, or the key is not the one the backup was made with");
     return t;
 }
 
@@ -192,7 +196,9 @@ BackupManifest manifest_from_json(const json::value& v) {
     }
     if (auto* rc = o.if_contains("row_counts"); rc && rc->is_object())
         for (const auto& [k, n] : rc->get_object())
-            m.row_counts[std::string(k)] = n.is_int64() ? n.get_int64() : n.is_uint64() ? static_cast<std::int64_t>(n.get_uint64()) : 0;
+            m.row_counts[std::string(k)] = n.is_int64()    ? n.get_int64()
+                                           : n.is_uint64() ? static_cast<std::int64_t>(n.get_uint64())
+                                                           : 0;
     if (auto* mac = o.if_contains("mac"); mac && mac->is_object()) m.mac = str(mac->get_object(), "value");
     if (m.id.empty()) throw std::runtime_error("manifest has no id");
     return m;

@@ -63,7 +63,7 @@ BackupManifest read_manifest(const std::filesystem::path& backup_dir);
 // Writes manifest.json through a temporary file, fsyncs it and the folder. With `key`, the manifest carries
 // a MAC over authenticated_text(), which is returned ("" without a key).
 std::string write_manifest(const std::filesystem::path& backup_dir, const BackupManifest& m,
-                    const std::optional<Secret>& key = std::nullopt);
+                           const std::optional<Secret>& key = std::nullopt);
 
 // Every field that says what the backup is and holds (not the durations), in one canonical text: the MAC's
 // message, independent of how manifest.json is formatted.

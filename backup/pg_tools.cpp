@@ -3,11 +3,11 @@
 #include "backup/pg_tools.hpp"
 
 #include <sys/mman.h>
-#include <csignal>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <pqxx/pqxx>
 #include <regex>

@@ -54,8 +54,9 @@ std::string space_problem(const fs::path& dir, const BackupManifest& m) {
     auto free_bytes = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
     std::uint64_t need = std::max(m.raw_bytes, m.bytes());
     if (free_bytes >= need) return {};
-    return "not enough space in " + dir.string() + " for the checked copy restore works from: " +
-           std::to_string(need) + " bytes needed, " + std::to_string(free_bytes) + " free";
+    return "not enough space in " + dir.string() +
+           " for the checked copy restore works from: " + std::to_string(need) + " bytes needed, " +
+           std::to_string(free_bytes) + " free";
 }
 
 }  // namespace
@@ -80,13 +81,15 @@ std::vector<std::string> globals_statements(const std::string& text, std::string
                 if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
             problem = "globals.sql line " + std::to_string(sql::position_of(text, mc.begin).line) +
                       ": psql meta-command " + word.substr(0, 40) +
-                      " refused (only pg_dumpall's \\restrict and \\unrestrict lines are accepted); nothing was run";
+                      " refused (only pg_dumpall's \\restrict and \\unrestrict lines are accepted); nothing "
+                      "was run";
             return {};
         }
         cleaned.replace(mc.begin, mc.end - mc.begin, mc.end - mc.begin, ' ');
     }
     std::vector<std::string> out;
-    for (const auto& st : sql::scan_sql(cleaned).statements) out.push_back(cleaned.substr(st.begin, st.end - st.begin));
+    for (const auto& st : sql::scan_sql(cleaned).statements)
+        out.push_back(cleaned.substr(st.begin, st.end - st.begin));
     return out;
 }
 
@@ -130,9 +133,11 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
         out.warnings.push_back(w);
         log::warn("backup", "restoring an unauthenticated backup", {{"id", id}, {"warning", w}});
     }
-    if (auto layout = layout_problems(m); !layout.empty()) return finish(join(layout) + "; nothing was restored");
+    if (auto layout = layout_problems(m); !layout.empty())
+        return finish(join(layout) + "; nothing was restored");
     if (m.encryption != "none" && !c.encryption_key)
-        return finish("backup " + id + " is encrypted: set backups.encryption.key (the key it was made with)");
+        return finish("backup " + id +
+                      " is encrypted: set backups.encryption.key (the key it was made with)");
     if (o.target_url.empty()) return finish("no target database: pass --database-url");
 
     std::string target_db;
@@ -156,7 +161,8 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
     try {
         scratch.emplace(restore_scratch_path(c.settings.dir, id));
         Progress shown(c.progress, "restore: check and copy");
-        copy = copy_verified(folder, m, c.encryption_key, scratch->path(), [&](std::uint64_t n) { shown.update(n); });
+        copy = copy_verified(folder, m, c.encryption_key, scratch->path(),
+                             [&](std::uint64_t n) { shown.update(n); });
     } catch (const std::exception& e) {
         return finish(std::string("scratch copy: ") + e.what());
     }
@@ -179,12 +185,14 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
             if (!failures.empty()) {
                 log::warn("backup", "globals restored with errors",
                           {{"failed_statements", failures.size()}, {"first", redact(failures.front())}});
-                out.warnings.push_back("globals.sql: " + std::to_string(failures.size()) + " of " +
-                                       std::to_string(statements.size()) +
-                                       " statements failed (e.g. roles that exist already): " + redact(failures.front()));
+                out.warnings.push_back(
+                    "globals.sql: " + std::to_string(failures.size()) + " of " +
+                    std::to_string(statements.size()) +
+                    " statements failed (e.g. roles that exist already): " + redact(failures.front()));
             }
         } catch (const std::exception& e) {
-            return finish(std::string("restoring globals failed: ") + pg::scrub_error(o.target_url, e.what()));
+            return finish(std::string("restoring globals failed: ") +
+                          pg::scrub_error(o.target_url, e.what()));
         }
     }
 

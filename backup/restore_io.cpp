@@ -88,8 +88,8 @@ void remove_scratch_leftovers(const std::filesystem::path& dir) {
     }
 }
 
-void decode_file(const std::filesystem::path& folder, const std::string& rel, Sink& sink, const BackupManifest& m,
-                 const std::optional<Secret>& key, bool decompress,
+void decode_file(const std::filesystem::path& folder, const std::string& rel, Sink& sink,
+                 const BackupManifest& m, const std::optional<Secret>& key, bool decompress,
                  const std::function<void(std::uint64_t)>& on_bytes, const std::atomic<bool>* cancel) {
     Sink* head = &sink;
     std::unique_ptr<Sink> zstd, dec;
@@ -162,7 +162,8 @@ PgRestoreRun run_pg_restore_on(const std::filesystem::path& input, std::vector<s
 PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const BackupManifest& m,
                             const std::optional<Secret>& key, std::vector<std::string> args,
                             const std::map<std::string, std::string>& env, int jobs,
-                            const std::filesystem::path& scratch, bool progress, const std::atomic<bool>* cancel) {
+                            const std::filesystem::path& scratch, bool progress,
+                            const std::atomic<bool>* cancel) {
     Progress shown(progress, "restore: read");
     auto on_bytes = [&](std::uint64_t n) { shown.update(n); };
     std::vector<std::string> argv{"pg_restore"};

@@ -19,9 +19,10 @@ namespace steward::backup {
 // Decrypts (and for custom+zstd decompresses) file `rel` of backup `m` in `folder` into `sink`, finishing it.
 // The file is opened without following symlinks; an encrypted file must carry the binding to `m.id` and `rel`
 // when the manifest is authenticated. `cancel`, when set during the read, throws Cancelled.
-void decode_file(const std::filesystem::path& folder, const std::string& rel, Sink& sink, const BackupManifest& m,
-                 const std::optional<Secret>& key, bool decompress,
-                 const std::function<void(std::uint64_t)>& on_bytes = {}, const std::atomic<bool>* cancel = nullptr);
+void decode_file(const std::filesystem::path& folder, const std::string& rel, Sink& sink,
+                 const BackupManifest& m, const std::optional<Secret>& key, bool decompress,
+                 const std::function<void(std::uint64_t)>& on_bytes = {},
+                 const std::atomic<bool>* cancel = nullptr);
 
 struct PgRestoreRun {
     int status = -1;  // -1 when pg_restore did not run
@@ -32,8 +33,8 @@ struct PgRestoreRun {
     std::string error() const;  // one message for the user
 };
 
-// Runs `pg_restore <args> ...` on the backup in `backup_dir` (verification: decoding on the fly). `env` is the
-// tool's whole environment. `scratch` is a folder for temporary copies (jobs > 1 with steward-side
+// Runs `pg_restore <args> ...` on the backup in `backup_dir` (verification: decoding on the fly). `env` is
+// the tool's whole environment. `scratch` is a folder for temporary copies (jobs > 1 with steward-side
 // compression or encryption; encrypted directory format).
 PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const BackupManifest& m,
                             const std::optional<Secret>& key, std::vector<std::string> args,

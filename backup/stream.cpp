@@ -128,17 +128,21 @@ void derive_key(const Secret& key, unsigned char out[crypto_secretstream_xchacha
     derive(key, "steward-backup-key-v1", out);
 }
 
-const unsigned char* bytes_of(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+const unsigned char* bytes_of(const std::string& s) {
+    return reinterpret_cast<const unsigned char*>(s.data());
+}
 
 class Encryptor : public Sink {
   public:
-    Encryptor(Sink& next, const Secret& key, std::string binding) : next_(next), binding_(std::move(binding)) {
+    Encryptor(Sink& next, const Secret& key, std::string binding)
+        : next_(next), binding_(std::move(binding)) {
         unsigned char k[crypto_secretstream_xchacha20poly1305_KEYBYTES];
         derive_key(key, k);
         unsigned char header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
         crypto_secretstream_xchacha20poly1305_init_push(&state_, header, k);
         sodium_memzero(k, sizeof k);
-        next_.write(reinterpret_cast<const std::uint8_t*>(binding_.empty() ? kMagic : kMagicBound), kMagicSize);
+        next_.write(reinterpret_cast<const std::uint8_t*>(binding_.empty() ? kMagic : kMagicBound),
+                    kMagicSize);
         next_.write(header, sizeof header);
         buf_.reserve(kChunk);
         out_.resize(kChunk + crypto_secretstream_xchacha20poly1305_ABYTES);
@@ -192,11 +196,13 @@ class Decryptor : public Sink {
             if (!v1 && !v2) throw StreamError("decrypt: not a steward encrypted file");
             if (v1 && bound_)
                 throw StreamError(
-                    "decrypt: an older file that is not bound to its backup, in an authenticated backup (was it "
+                    "decrypt: an older file that is not bound to its backup, in an authenticated backup (was "
+                    "it "
                     "copied in from another backup?)");
             if (v2 && !bound_)
                 throw StreamError(
-                    "decrypt: the file is bound to its backup but the manifest carries no MAC (was the manifest "
+                    "decrypt: the file is bound to its backup but the manifest carries no MAC (was the "
+                    "manifest "
                     "altered?)");
             if (v1) binding_.clear();
             if (crypto_secretstream_xchacha20poly1305_init_pull(&state_, buf_.data() + kMagicSize, key_) != 0)
@@ -232,7 +238,8 @@ class Decryptor : public Sink {
                                                        binding_.empty() ? nullptr : bytes_of(binding_),
                                                        binding_.size()) != 0)
             throw StreamError(
-                "decrypt: authentication failed (wrong key, corrupted data, or a file of another backup or path)");
+                "decrypt: authentication failed (wrong key, corrupted data, or a file of another backup or "
+                "path)");
         if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) final_ = true;
         next_.write(out_.data(), static_cast<std::size_t>(mlen));
     }
@@ -312,8 +319,9 @@ bool manifest_mac_matches(const Secret& key, const std::string& message, const s
     derive(key, "steward-manifest-mac-v1", k);
     unsigned char mac[crypto_auth_BYTES];
     std::size_t len = 0;
-    bool parsed = sodium_hex2bin(mac, sizeof mac, mac_hex.data(), mac_hex.size(), nullptr, &len, nullptr) == 0 &&
-                  len == sizeof mac;
+    bool parsed =
+        sodium_hex2bin(mac, sizeof mac, mac_hex.data(), mac_hex.size(), nullptr, &len, nullptr) == 0 &&
+        len == sizeof mac;
     bool ok = parsed && crypto_auth_verify(mac, bytes_of(message), message.size(), k) == 0;
     sodium_memzero(k, sizeof k);
     return ok;

@@ -93,8 +93,8 @@ VerifyOutcome verify_folder(const BackupConfig& c, const fs::path& folder, const
         return done();
     }
     try {
-        auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, pg::tool_environment(), 1,
-                                  verify_scratch_path(c.settings.dir, m.id), false, c.cancel.get());
+        auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, pg::tool_environment(),
+                                  1, verify_scratch_path(c.settings.dir, m.id), false, c.cancel.get());
         if (run.cancelled) {
             v.cancelled = true;
             v.problems.push_back("cancelled");
@@ -154,10 +154,12 @@ VerifyOutcome verify_backup(const BackupConfig& c, const std::string& id, Backup
     bool future = finished && *finished > std::chrono::system_clock::now() + kClockSkewTolerance;
     auto out = verify_folder(c, folder, m, level);
     out.warnings = trust.warnings;
-    for (const auto& w : trust.warnings) log::warn("backup", "verifying an unauthenticated backup", {{"id", id}, {"warning", w}});
+    for (const auto& w : trust.warnings)
+        log::warn("backup", "verifying an unauthenticated backup", {{"id", id}, {"warning", w}});
     if (future) {
-        out.problems.push_back("finished " + m.finished + " lies in the future: the clock of host " + m.host +
-                               " was wrong when it made the backup (retention and age figures are off until it is gone)");
+        out.problems.push_back(
+            "finished " + m.finished + " lies in the future: the clock of host " + m.host +
+            " was wrong when it made the backup (retention and age figures are off until it is gone)");
         out.ok = false;
     }
     return out;

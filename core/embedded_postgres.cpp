@@ -5,12 +5,11 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <openssl/rand.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <openssl/rand.h>
 
 #include <cctype>
 #include <cstring>
@@ -79,13 +78,16 @@ void write_private_file(const std::filesystem::path& p, const std::string& conte
     ::unlink(tmp.c_str());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
-        throw std::runtime_error(fmt::format("embedded PostgreSQL: cannot write {}: {}", tmp, std::strerror(errno)));
-    bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+        throw std::runtime_error(
+            fmt::format("embedded PostgreSQL: cannot write {}: {}", tmp, std::strerror(errno)));
+    bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+              ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) throw std::runtime_error(fmt::format("embedded PostgreSQL: cannot write {}", tmp));
     if (user) chown_to(tmp, *user);
     if (::rename(tmp.c_str(), p.c_str()) != 0)
-        throw std::runtime_error(fmt::format("embedded PostgreSQL: cannot write {}: {}", p.string(), std::strerror(errno)));
+        throw std::runtime_error(
+            fmt::format("embedded PostgreSQL: cannot write {}: {}", p.string(), std::strerror(errno)));
 }
 
 std::string url_encode(const std::string& v) {
@@ -132,16 +134,18 @@ void EmbeddedPostgres::secure(const std::optional<std::string>& user) {
                              "ALTER ROLE postgres WITH PASSWORD '" + quoted + "'\n");
         std::string out = redact(r.err.empty() ? r.out : r.err);
         if (!r.ok() || r.err.find("ERROR") != std::string::npos || r.out.find("ERROR") != std::string::npos)
-            throw std::runtime_error(
-                fmt::format("embedded PostgreSQL: cannot set the superuser's password (exit {}): {}", r.status, out));
+            throw std::runtime_error(fmt::format(
+                "embedded PostgreSQL: cannot set the superuser's password (exit {}): {}", r.status, out));
         write_private_file(dir / "pg_hba.conf", kHba, user);
         write_private_file(file, pw + "\n", user);
     }
     std::stringstream hba;
     hba << std::ifstream(dir / "pg_hba.conf").rdbuf();
-    if (hba.str() != kHba) write_private_file(dir / "pg_hba.conf", kHba, user);  // never trust, whoever edited it
+    if (hba.str() != kHba)
+        write_private_file(dir / "pg_hba.conf", kHba, user);  // never trust, whoever edited it
     std::error_code ec;
-    std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+    std::filesystem::permissions(
+        file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
     password_ = pw;
     register_redaction(pw);
 }
@@ -172,8 +176,10 @@ EmbeddedPostgres::~EmbeddedPostgres() {
 }
 
 std::string EmbeddedPostgres::url(const std::string& database) const {
-    if (password_.empty()) return fmt::format("postgresql://postgres@127.0.0.1:{}/{}", options_.port, database);
-    return fmt::format("postgresql://postgres:{}@127.0.0.1:{}/{}", url_encode(password_), options_.port, database);
+    if (password_.empty())
+        return fmt::format("postgresql://postgres@127.0.0.1:{}/{}", options_.port, database);
+    return fmt::format("postgresql://postgres:{}@127.0.0.1:{}/{}", url_encode(password_), options_.port,
+                       database);
 }
 
 void EmbeddedPostgres::start() {

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 #include <pqxx/pqxx>
 #include <stdexcept>
+#include <vector>
 
 #include "core/secret.hpp"
 
@@ -99,7 +99,8 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url, std::chrono::s
         std::string msg = e.what();
         while (!msg.empty() && msg.back() == '\n') msg.pop_back();
         // libpq quotes a host name it cannot resolve, which an unencoded '@' makes a piece of the password.
-        throw pqxx::broken_connection(fmt::format("cannot connect to {}: {}", redact_url(url), scrub_error(url, msg)));
+        throw pqxx::broken_connection(
+            fmt::format("cannot connect to {}: {}", redact_url(url), scrub_error(url, msg)));
     }
 }
 
@@ -116,21 +117,24 @@ bool ping(const std::string& url) {
 
 std::map<std::string, std::string> tool_environment() {
     // libpq's documented connection variables: a tool connects as steward's own libpq would.
-    static const char* const libpq_vars[] = {
-        "PGHOST",        "PGHOSTADDR",      "PGPORT",          "PGDATABASE",        "PGUSER",
-        "PGPASSWORD",    "PGPASSFILE",      "PGCHANNELBINDING", "PGSERVICE",        "PGSERVICEFILE",
-        "PGOPTIONS",     "PGAPPNAME",       "PGSSLMODE",       "PGREQUIRESSL",      "PGSSLCOMPRESSION",
-        "PGSSLCERT",     "PGSSLKEY",        "PGSSLROOTCERT",   "PGSSLCRL",          "PGSSLCRLDIR",
-        "PGSSLSNI",      "PGREQUIREPEER",   "PGSSLMINPROTOCOLVERSION", "PGSSLMAXPROTOCOLVERSION",
-        "PGGSSENCMODE",  "PGKRBSRVNAME",    "PGGSSLIB",        "PGCONNECT_TIMEOUT", "PGCLIENTENCODING",
-        "PGTARGETSESSIONATTRS", "PGDATESTYLE", "PGTZ",         "PGGEQO",            "PGSYSCONFDIR"};
+    static const std::string libpq_vars =
+        "PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE PGCHANNELBINDING PGSERVICE "
+        "PGSERVICEFILE PGOPTIONS PGAPPNAME PGSSLMODE PGREQUIRESSL PGSSLCOMPRESSION PGSSLCERT PGSSLKEY "
+        "PGSSLROOTCERT PGSSLCRL PGSSLCRLDIR PGSSLSNI PGREQUIREPEER PGSSLMINPROTOCOLVERSION "
+        "PGSSLMAXPROTOCOLVERSION PGGSSENCMODE PGKRBSRVNAME PGGSSLIB PGCONNECT_TIMEOUT PGCLIENTENCODING "
+        "PGTARGETSESSIONATTRS PGDATESTYLE PGTZ PGGEQO PGSYSCONFDIR";
     std::map<std::string, std::string> env;
     // steward's PATH found the tool; pg_dumpall finds pg_dump through it too.
     const char* path = std::getenv("PATH");
     env["PATH"] = path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     env["LANG"] = "C.UTF-8";
-    for (const char* name : libpq_vars)
-        if (const char* v = std::getenv(name)) env[name] = v;
+    for (std::size_t start = 0; start < libpq_vars.size();) {
+        auto end = libpq_vars.find(' ', start);
+        if (end == std::string::npos) end = libpq_vars.size();
+        std::string name = libpq_vars.substr(start, end - start);
+        if (const char* v = std::getenv(name.c_str())) env[name] = v;
+        start = end + 1;
+    }
     return env;
 }
 

@@ -48,10 +48,12 @@ std::vector<std::string> split(const std::string& s, char sep) {
 // fields that are not the password, so nothing of it is printed.
 bool misparsed(const Params& params) {
     for (const auto& [k, v] : params) {
-        if ((k == "host" || k == "hostaddr" || k == "dbname") && v.find('@') != std::string::npos) return true;
+        if ((k == "host" || k == "hostaddr" || k == "dbname") && v.find('@') != std::string::npos)
+            return true;
         if (k == "port")
             for (const auto& p : split(v, ','))
-                if (!std::all_of(p.begin(), p.end(), [](unsigned char c) { return std::isdigit(c); })) return true;
+                if (!std::all_of(p.begin(), p.end(), [](unsigned char c) { return std::isdigit(c); }))
+                    return true;
     }
     return false;
 }
@@ -104,10 +106,10 @@ std::string rebuild_uri(const std::string& scheme, const Params& params) {
             query.emplace_back(k, is_secret_keyword(k) ? "***" : v);
     }
     std::string authority;
-    if (!user.empty() || has_password)
-        authority = percent_encode(user) + (has_password ? ":***" : "") + "@";
+    if (!user.empty() || has_password) authority = percent_encode(user) + (has_password ? ":***" : "") + "@";
     auto hosts = split(host, ','), ports = split(port, ',');
-    bool sockets = std::any_of(hosts.begin(), hosts.end(), [](const std::string& h) { return !h.empty() && h[0] == '/'; });
+    bool sockets = std::any_of(hosts.begin(), hosts.end(),
+                               [](const std::string& h) { return !h.empty() && h[0] == '/'; });
     bool paired = !host.empty() && !sockets && (ports.size() == 1 || ports.size() == hosts.size());
     if (paired) {
         for (std::size_t i = 0; i < hosts.size(); ++i) {
@@ -202,8 +204,9 @@ std::string mask_quoted(const std::vector<std::string>& candidates, const std::s
             break;
         }
         std::string fragment = error.substr(open + 1, close - open - 1);
-        bool secret = std::any_of(candidates.begin(), candidates.end(),
-                                  [&](const std::string& r) { return overlaps(fragment, r) || fragment == r; });
+        bool secret = std::any_of(candidates.begin(), candidates.end(), [&](const std::string& r) {
+            return overlaps(fragment, r) || fragment == r;
+        });
         out += error.substr(pos, open + 1 - pos) + (secret ? "***" : fragment) + '"';
         pos = close + 1;
     }
@@ -253,8 +256,9 @@ std::string scrub_error(const std::string& url, std::string message) {
                 while (i + k < message.size() && j + k < c.size() && message[i + k] == c[j + k]) ++k;
                 best = std::max(best, k);
             }
-            if (best >= kRun) std::fill(hide.begin() + static_cast<std::ptrdiff_t>(i),
-                                        hide.begin() + static_cast<std::ptrdiff_t>(i + best), true);
+            if (best >= kRun)
+                std::fill(hide.begin() + static_cast<std::ptrdiff_t>(i),
+                          hide.begin() + static_cast<std::ptrdiff_t>(i + best), true);
         }
     }
     std::string out;

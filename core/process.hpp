@@ -17,7 +17,7 @@ struct ProcessOptions {
     std::optional<std::filesystem::path> cwd;
     std::map<std::string, std::string> env;  // added to (or replacing) the inherited environment
     bool inherit_env = true;                 // false: `env` is the child's whole environment
-    std::optional<std::string> user;  // run as this OS user (needs root); HOME set when inheriting
+    std::optional<std::string> user;         // run as this OS user (needs root); HOME set when inheriting
     // Standard streams: -1 keeps steward's own, kDevNull discards/gives empty input,
     // kPipe makes a pipe readable/writable through Child, >=0 is an fd to dup2.
     static constexpr int kInherit = -1;

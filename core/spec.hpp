@@ -115,7 +115,8 @@ struct RetentionSpec {
     int daily = 7;
     int weekly = 4;
     int monthly = 6;
-    int keep_failed = 3;  // newest <id>.failed folders kept for diagnosis; older ones deleted after each backup
+    int keep_failed =
+        3;  // newest <id>.failed folders kept for diagnosis; older ones deleted after each backup
 };
 
 struct BackupsSpec {

@@ -83,9 +83,11 @@ bool cannot_run_in_transaction(const std::vector<std::string>& w) {
             if (w[i] == "SCHEMA" || w[i] == "DATABASE" || w[i] == "SYSTEM") return true;
         }
     }
-    if (w[0] == "CLUSTER" && std::all_of(w.begin() + 1, w.end(), [](const auto& x) { return x == "VERBOSE"; }))
+    if (w[0] == "CLUSTER" &&
+        std::all_of(w.begin() + 1, w.end(), [](const auto& x) { return x == "VERBOSE"; }))
         return true;
-    if (starts_with(w, {"ALTER", "TABLE"}) && w.back() == "CONCURRENTLY" && has_word(w, "DETACH", 2, w.size()))
+    if (starts_with(w, {"ALTER", "TABLE"}) && w.back() == "CONCURRENTLY" &&
+        has_word(w, "DETACH", 2, w.size()))
         return true;
     if (starts_with(w, {"CREATE", "DATABASE"}) || starts_with(w, {"DROP", "DATABASE"})) return true;
     if (starts_with(w, {"CREATE", "TABLESPACE"}) || starts_with(w, {"DROP", "TABLESPACE"})) return true;
@@ -129,7 +131,7 @@ ScanResult scan_sql(std::string_view s) {
     std::vector<std::string> words;  // the statement's first words, for classification
     int atomic_depth = 0;            // BEGIN ATOMIC ... END nesting inside CREATE FUNCTION/PROCEDURE
     std::size_t tokens = 0, atomic_token = 0;  // ATOMIC counts only as the token right after BEGIN
-    int paren_depth = 0;             // CREATE RULE ... DO (a; b) keeps its semicolons, as in psql
+    int paren_depth = 0;                       // CREATE RULE ... DO (a; b) keeps its semicolons, as in psql
 
     auto token_at = [&](std::size_t pos) {
         ++tokens;

@@ -74,7 +74,8 @@ BackupConfig folder_config(Context& ctx, const BackupFlags& f) {
     } else {
         const Spec& s = ctx.spec();
         // --database-url overrides the spec's, as for every database command.
-        c = backup::config_from_spec(s, f.database_url.empty() ? s.database.url.value_or("") : f.database_url);
+        c = backup::config_from_spec(s,
+                                     f.database_url.empty() ? s.database.url.value_or("") : f.database_url);
     }
     if (!f.dir.empty()) c.settings.dir = f.dir;
     if (c.settings.dir.empty())

@@ -169,8 +169,8 @@ MigrationSet build_migration_set(const std::filesystem::path& dir, std::vector<F
         const auto path = dir / f.file_name;
         // libpq sends text up to the first NUL: the rest of the file would silently not run.
         if (auto nul = f.content.find('\0'); nul != std::string::npos)
-            throw MigrationDirError(path.string() + ": contains a NUL byte at byte offset " + std::to_string(nul) +
-                                    "; a migration file is SQL text");
+            throw MigrationDirError(path.string() + ": contains a NUL byte at byte offset " +
+                                    std::to_string(nul) + "; a migration file is SQL text");
         if (!parsed)
             throw MigrationDirError(path.string() +
                                     ": not a migration file name (expected <version>_<name>.up.sql, "

@@ -39,7 +39,8 @@ PgSession::PgSession(const std::string& url, std::chrono::seconds connect_timeou
         std::string msg = conn_ ? trim(PQerrorMessage(conn_)) : "out of memory";
         if (conn_) PQfinish(conn_);
         conn_ = nullptr;
-        throw MigrateError("cannot connect to " + pg::redact_url(url) + ": " + scrub_connection_error(msg, url));
+        throw MigrateError("cannot connect to " + pg::redact_url(url) + ": " +
+                           scrub_connection_error(msg, url));
     }
 }
 
@@ -165,7 +166,8 @@ bool server_accepts_connections(const std::string& url) {
         std::string why = err ? trim(err) : "libpq did not try to connect";
         if (err) PQfreemem(err);
         if (parsed) PQconninfoFree(parsed);
-        throw MigrateError("cannot connect to " + pg::redact_url(url) + ": " + scrub_connection_error(why, url));
+        throw MigrateError("cannot connect to " + pg::redact_url(url) + ": " +
+                           scrub_connection_error(why, url));
     }
     return ping == PQPING_OK;
 }

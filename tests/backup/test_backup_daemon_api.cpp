@@ -51,12 +51,15 @@ TEST(BackupDaemonApi, CancelledBackupKillsPgDumpAndLeavesNothing) {
     auto run = std::async(std::launch::async, [&] { return backup::run_backup(c); });
     std::string db = database_name(src);
     ASSERT_TRUE(eventually([&] {
-        return query_value(cluster_url(), "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" + db +
-                                              "' AND application_name = 'steward-backup' AND wait_event_type = 'Lock'") != "0";
+        return query_value(cluster_url(),
+                           "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '" + db +
+                               "' AND application_name = 'steward-backup' AND wait_event_type = 'Lock'") !=
+               "0";
     })) << "pg_dump never waited for the lock";
     auto t0 = Clock::now();
     c.cancel->store(true);
-    ASSERT_EQ(run.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "cancel did not stop the backup";
+    ASSERT_EQ(run.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+        << "cancel did not stop the backup";
     auto out = run.get();
     EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5));
     EXPECT_EQ(out.status, BackupOutcome::Status::failed);
@@ -64,9 +67,11 @@ TEST(BackupDaemonApi, CancelledBackupKillsPgDumpAndLeavesNothing) {
     EXPECT_TRUE(no_partial(dir.path()));
     // A backend waiting for a lock notices its client is gone only once it gets the lock.
     hold.abort();
-    EXPECT_TRUE(eventually([&] { return sessions(db, "steward-backup") == "0"; })) << "pg_dump still connected";
+    EXPECT_TRUE(eventually([&] { return sessions(db, "steward-backup") == "0"; }))
+        << "pg_dump still connected";
     // The catalog says what happened; it is not counted as a failure.
-    EXPECT_EQ(query_value(src, "SELECT status FROM steward_backups WHERE id = '" + out.id + "'"), "cancelled");
+    EXPECT_EQ(query_value(src, "SELECT status FROM steward_backups WHERE id = '" + out.id + "'"),
+              "cancelled");
     // A cancelled config refuses to start at all.
     auto again = backup::run_backup(c);
     EXPECT_EQ(again.error, "cancelled");
@@ -75,8 +80,9 @@ TEST(BackupDaemonApi, CancelledBackupKillsPgDumpAndLeavesNothing) {
 // (a) for a drill: a scratch restore in progress is killed too.
 TEST(BackupDaemonApi, CancelledDrillStopsItsRestore) {
     auto src = fresh_database("bk_cdrill");
-    query_value(src, "CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) AS v "
-                     "FROM generate_series(1, 400000) g");
+    query_value(src,
+                "CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) AS v "
+                "FROM generate_series(1, 400000) g");
     TempDir dir("bk-cdrill");
     auto c = backup::config_without_spec(src, dir.path());
     c.settings.verify = BackupsSpec::Verify::none;
@@ -85,7 +91,9 @@ TEST(BackupDaemonApi, CancelledDrillStopsItsRestore) {
     auto drill = std::async(std::launch::async, [&] { return backup::run_drill(c); });
     std::string scratch = database_name(src) + "_steward_verify";
     ASSERT_TRUE(eventually([&] { return sessions(scratch, "steward-backup") != "0"; }))
-        << "no scratch restore seen: " << (drill.wait_for(std::chrono::seconds(0)) == std::future_status::ready ? drill.get().error : "still running");
+        << "no scratch restore seen: "
+        << (drill.wait_for(std::chrono::seconds(0)) == std::future_status::ready ? drill.get().error
+                                                                                 : "still running");
     auto t0 = Clock::now();
     c.cancel->store(true);
     ASSERT_EQ(drill.wait_for(std::chrono::seconds(15)), std::future_status::ready);
@@ -113,8 +121,10 @@ TEST(BackupDaemonApi, OneBackupPerScheduleSlotAcrossHosts) {
     auto ra = std::async(std::launch::async, [&] { return backup::run_backup(ca); });
     auto rb = std::async(std::launch::async, [&] { return backup::run_backup(cb); });
     auto oa = ra.get(), ob = rb.get();
-    int published = (oa.status == BackupOutcome::Status::published) + (ob.status == BackupOutcome::Status::published);
-    int skipped = (oa.status == BackupOutcome::Status::skipped) + (ob.status == BackupOutcome::Status::skipped);
+    int published =
+        (oa.status == BackupOutcome::Status::published) + (ob.status == BackupOutcome::Status::published);
+    int skipped =
+        (oa.status == BackupOutcome::Status::skipped) + (ob.status == BackupOutcome::Status::skipped);
     ASSERT_EQ(published, 1) << oa.error << " / " << ob.error;
     ASSERT_EQ(skipped, 1);
     const auto& winner = oa.status == BackupOutcome::Status::published ? "alpha" : "beta";
@@ -124,14 +134,16 @@ TEST(BackupDaemonApi, OneBackupPerScheduleSlotAcrossHosts) {
 
     auto late = backup::run_backup(config(g.path(), "gamma"));
     EXPECT_EQ(late.status, BackupOutcome::Status::skipped);
-    EXPECT_NE(late.error.find("already taken by host " + std::string(winner)), std::string::npos) << late.error;
+    EXPECT_NE(late.error.find("already taken by host " + std::string(winner)), std::string::npos)
+        << late.error;
     EXPECT_TRUE(listed(g.path()).empty());
 
     auto next = config(g.path(), "gamma");
     next.slot = std::chrono::system_clock::now();
     EXPECT_EQ(backup::run_backup(next).status, BackupOutcome::Status::published);
     // Without a slot (backup now by hand) nothing is skipped.
-    EXPECT_EQ(backup::run_backup(backup::config_without_spec(src, a.path())).status, BackupOutcome::Status::published);
+    EXPECT_EQ(backup::run_backup(backup::config_without_spec(src, a.path())).status,
+              BackupOutcome::Status::published);
 }
 
 // A 'running' row whose steward died (it would claim every slot before its start time) is marked failed by
@@ -143,13 +155,17 @@ TEST(BackupDaemonApi, AbandonedRunningRowIsMarkedAndDoesNotTakeTheSlot) {
     auto c = backup::config_without_spec(src, dir.path());
     c.settings.verify = BackupsSpec::Verify::none;
     ASSERT_EQ(backup::run_backup(c).status, BackupOutcome::Status::published);  // creates the catalog
-    query_value(src, "INSERT INTO steward_backups (id, database, host, status, started_at) VALUES "
-                     "('dead-20990101T000000Z', '" + database_name(src) + "', 'dead-host', 'running', now() + interval '1 hour')");
+    query_value(src,
+                "INSERT INTO steward_backups (id, database, host, status, started_at) VALUES "
+                "('dead-20990101T000000Z', '" +
+                    database_name(src) + "', 'dead-host', 'running', now() + interval '1 hour')");
     c.slot = std::chrono::system_clock::now();
     auto out = backup::run_backup(c);
     EXPECT_EQ(out.status, BackupOutcome::Status::published) << out.error;
-    EXPECT_EQ(query_value(src, "SELECT status || ' ' || error FROM steward_backups WHERE id = 'dead-20990101T000000Z'"),
-              "failed interrupted: the steward running it stopped");
+    EXPECT_EQ(
+        query_value(src,
+                    "SELECT status || ' ' || error FROM steward_backups WHERE id = 'dead-20990101T000000Z'"),
+        "failed interrupted: the steward running it stopped");
 }
 
 // (c) Drills: a restore of the newest published backup, recorded in the catalog, counted in the metrics.
@@ -175,7 +191,8 @@ TEST(BackupDaemonApi, DrillsAreRecordedAndCounted) {
     auto m = backup::backup_metrics(c);
     ASSERT_TRUE(m.last_drill_success_timestamp.has_value());
     EXPECT_NEAR(*m.last_drill_success_timestamp,
-                std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(), 120);
+                std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(),
+                120);
     EXPECT_EQ(m.drill_failures_total, 0);
 
     // The newest backup goes bad on disk: the drill fails, and says so in the catalog.
@@ -188,6 +205,8 @@ TEST(BackupDaemonApi, DrillsAreRecordedAndCounted) {
     EXPECT_EQ(bad.id, second.id);
     EXPECT_NE(bad.error.find("dump: size"), std::string::npos) << bad.error;
     EXPECT_EQ(backup::backup_metrics(c).drill_failures_total, 1);
-    EXPECT_EQ(query_value(src, "SELECT host || ' ' || ok::text FROM steward_backup_drills WHERE backup_id = '" + second.id + "'"),
-              "drill-host false");
+    EXPECT_EQ(
+        query_value(src, "SELECT host || ' ' || ok::text FROM steward_backup_drills WHERE backup_id = '" +
+                             second.id + "'"),
+        "drill-host false");
 }

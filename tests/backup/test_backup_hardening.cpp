@@ -45,11 +45,15 @@ void refresh_entry(const fs::path& folder, const std::string& rel) {
 }
 
 std::string tables_in(const std::string& url) {
-    return query_value(url, "SELECT count(*)::text FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')");
+    return query_value(
+        url,
+        "SELECT count(*)::text FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')");
 }
 
-StewardRun restore(const fs::path& dir, const std::string& id, const std::string& url, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"backup", "restore", id, "--dir", dir.string(), "--database-url", url, "--yes"};
+StewardRun restore(const fs::path& dir, const std::string& id, const std::string& url,
+                   std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"backup",     "restore",        id,  "--dir",
+                                  dir.string(), "--database-url", url, "--yes"};
     args.insert(args.end(), extra.begin(), extra.end());
     return run_steward(args);
 }
@@ -139,22 +143,26 @@ TEST(BackupHardening, ManifestsThatLeaveTheFolderOrLackRequiredFilesAreRefused) 
         {"leaves the backup folder",
          [&](const fs::path& f) {
              edit_manifest(f, [&](json::object& m) {
-                 m.at("files").as_array().push_back(
-                     {{"path", "../../../../../../../etc/passwd"}, {"bytes", passwd.bytes}, {"sha256", passwd.sha256}});
+                 m.at("files").as_array().push_back({{"path", "../../../../../../../etc/passwd"},
+                                                     {"bytes", passwd.bytes},
+                                                     {"sha256", passwd.sha256}});
              });
          }},
         {"leaves the backup folder",
          [&](const fs::path& f) {
              edit_manifest(f, [&](json::object& m) {
-                 m.at("files").as_array().push_back({{"path", "/etc/passwd"}, {"bytes", passwd.bytes}, {"sha256", passwd.sha256}});
+                 m.at("files").as_array().push_back(
+                     {{"path", "/etc/passwd"}, {"bytes", passwd.bytes}, {"sha256", passwd.sha256}});
              });
          }},
         {"manifest lists no dump",
          [&](const fs::path& f) {
              edit_manifest(f, [&](json::object& m) {
                  auto& files = m.at("files").as_array();
-                 files.erase(std::remove_if(files.begin(), files.end(), [](const json::value& v) { return v.at("path").as_string() == "dump"; }),
-                             files.end());
+                 files.erase(
+                     std::remove_if(files.begin(), files.end(),
+                                    [](const json::value& v) { return v.at("path").as_string() == "dump"; }),
+                     files.end());
              });
          }},
         {"manifest lists no globals.sql",
@@ -162,7 +170,9 @@ TEST(BackupHardening, ManifestsThatLeaveTheFolderOrLackRequiredFilesAreRefused) 
              edit_manifest(f, [&](json::object& m) {
                  auto& files = m.at("files").as_array();
                  files.erase(std::remove_if(files.begin(), files.end(),
-                                            [](const json::value& v) { return v.at("path").as_string() == "globals.sql"; }),
+                                            [](const json::value& v) {
+                                                return v.at("path").as_string() == "globals.sql";
+                                            }),
                              files.end());
              });
          }},
@@ -199,10 +209,12 @@ struct EncryptedWorld {
     fs::path spec;
     std::map<std::string, std::string> env;
     explicit EncryptedWorld(const std::string& url) {
-        spec = dir.write("steward.yaml", "version: 1\nname: bind\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
-                                         "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
-                                         "backups:\n  dir: " +
-                                             backups.string() + "\n  encryption: { key: \"secret:backup_key\" }\n");
+        spec =
+            dir.write("steward.yaml",
+                      "version: 1\nname: bind\nenvironment: development\ndatabase:\n  url: ${TEST_DB_URL}\n"
+                      "secrets:\n  backup_key: { env: TEST_BACKUP_KEY, kind: key }\n"
+                      "backups:\n  dir: " +
+                          backups.string() + "\n  encryption: { key: \"secret:backup_key\" }\n");
         env = {{"TEST_DB_URL", url}, {"TEST_BACKUP_KEY", "a backup key of decent length 0123456789"}};
     }
     StewardRun run(std::vector<std::string> args) const {
@@ -226,7 +238,8 @@ TEST(BackupHardening, EncryptedFileMovedIntoAnotherBackupIsRefused) {
     auto older = w.backup();
     query_value(src, "UPDATE balance SET amount = 99999");
     auto newer = w.backup();
-    fs::copy_file(w.backups / older / "dump", w.backups / newer / "dump", fs::copy_options::overwrite_existing);
+    fs::copy_file(w.backups / older / "dump", w.backups / newer / "dump",
+                  fs::copy_options::overwrite_existing);
     refresh_entry(w.backups / newer, "dump");
 
     auto v = w.run({"backup", "verify", newer});
@@ -261,7 +274,9 @@ TEST(BackupHardening, BackupsMadeBeforeAuthenticationStillWorkWithAWarning) {
         std::string rel(f.at("path").as_string());
         struct Collect : backup::Sink {
             std::string text;
-            void write(const std::uint8_t* d, std::size_t n) override { text.append(reinterpret_cast<const char*>(d), n); }
+            void write(const std::uint8_t* d, std::size_t n) override {
+                text.append(reinterpret_cast<const char*>(d), n);
+            }
             void finish() override {}
         } plain;
         auto dec = backup::make_decryptor(plain, key, backup::file_binding(id, rel), true);
@@ -295,9 +310,11 @@ TEST(BackupHardening, FutureDatedBackupNeverPrunesTheOneJustTaken) {
     query_value(src, "CREATE TABLE t (x int)");
     TempDir dir("bk-skew");
     std::string name = database_name(src);
-    auto spec = dir.write("steward.yaml", "version: 1\nname: " + name + "\nenvironment: development\ndatabase:\n  url: " +
-                                              src + "\nbackups:\n  dir: " + (dir.path() / "b").string() +
-                                              "\n  verify: none\n  retention: { keep_last: 1, daily: 1, weekly: 0, monthly: 0 }\n");
+    auto spec =
+        dir.write("steward.yaml",
+                  "version: 1\nname: " + name + "\nenvironment: development\ndatabase:\n  url: " + src +
+                      "\nbackups:\n  dir: " + (dir.path() / "b").string() +
+                      "\n  verify: none\n  retention: { keep_last: 1, daily: 1, weekly: 0, monthly: 0 }\n");
     auto first = run_steward({"--spec", spec.string(), "--json", "backup", "now"});
     ASSERT_EQ(first.status, 0) << first.err;
     std::string skewed(parse_json(first.out).at("id").as_string());
@@ -340,14 +357,15 @@ TEST(BackupHardening, DatabaseNamedLikeAPathBacksUpInsideTheFolder) {
     }
     std::vector<std::string> strays;  // where the absolute name would have put it
     for (const auto& e : fs::directory_iterator("/tmp"))
-        if (e.path().filename().string().rfind("bk_abs_" + pid + "-", 0) == 0) strays.push_back(e.path().string());
+        if (e.path().filename().string().rfind("bk_abs_" + pid + "-", 0) == 0)
+            strays.push_back(e.path().string());
     for (const auto& s : strays) fs::remove_all(s);
     EXPECT_TRUE(strays.empty()) << strays.front();
     EXPECT_EQ(listed(dir).size(), 2u);
     std::vector<std::string> above;
     for (const auto& e : fs::recursive_directory_iterator(base.path()))
-        if (e.is_directory() && !e.path().string().starts_with(dir.string()) && e.path() != base.path() / "a" &&
-            e.path() != base.path() / "a" / "b")
+        if (e.is_directory() && !e.path().string().starts_with(dir.string()) &&
+            e.path() != base.path() / "a" && e.path() != base.path() / "a" / "b")
             above.push_back(e.path().string());
     EXPECT_TRUE(above.empty()) << above.front();
 }
@@ -361,15 +379,19 @@ TEST(BackupHardening, FailedBackupsBeyondKeepFailedAreDeleted) {
     for (int day = 1; day <= 5; ++day) {
         std::string id = name + "-2020010" + std::to_string(day) + "T000000Z";
         fs::create_directories(dir.path() / (id + ".failed"));
-        std::ofstream(dir.path() / (id + ".failed") / "manifest.json")
-            << json::serialize(json::object{{"steward_backup", 1}, {"id", id}, {"finished", "2020-01-0" + std::to_string(day) + "T00:00:00Z"},
-                                            {"verification", {{"level", "full"}, {"ok", false}, {"error", "broken"}}}});
+        std::ofstream(dir.path() / (id + ".failed") / "manifest.json") << json::serialize(
+            json::object{{"steward_backup", 1},
+                         {"id", id},
+                         {"finished", "2020-01-0" + std::to_string(day) + "T00:00:00Z"},
+                         {"verification", {{"level", "full"}, {"ok", false}, {"error", "broken"}}}});
     }
     auto r = backup_now(dir.path(), src, {"--verify", "none"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(parse_json(r.out).at("pruned_failed").as_array().size(), 2u) << r.out;
     for (int day = 1; day <= 5; ++day)
-        EXPECT_EQ(fs::exists(dir.path() / (name + "-2020010" + std::to_string(day) + "T000000Z.failed")), day >= 3) << day;
+        EXPECT_EQ(fs::exists(dir.path() / (name + "-2020010" + std::to_string(day) + "T000000Z.failed")),
+                  day >= 3)
+            << day;
     auto all = run_steward({"backup", "list", "--all", "--json", "--dir", dir.path().string()});
     int failed = 0, published = 0;
     auto listing = parse_json(all.out);
@@ -390,9 +412,10 @@ TEST(BackupHardening, ToolsSeeOnlyLibpqVariablesAndThePassword) {
     for (const std::string tool : {"pg_dump", "pg_dumpall", "pg_restore"}) {
         auto real = "/usr/bin/" + tool;
         // Records the environment of every real run (not `--version`), then runs the real tool.
-        dir.write("bin/" + tool, "#!/bin/sh\ncase \"$*\" in --version) ;; *--dbname*) env > " + (dir.path() / "env").string() +
-                                     ".$$.db." + tool + " ;; *) env > " + (dir.path() / "env").string() + ".$$.file." + tool +
-                                     " ;; esac\nexec " + real + " \"$@\"\n");
+        dir.write("bin/" + tool, "#!/bin/sh\ncase \"$*\" in --version) ;; *--dbname*) env > " +
+                                     (dir.path() / "env").string() + ".$$.db." + tool + " ;; *) env > " +
+                                     (dir.path() / "env").string() + ".$$.file." + tool + " ;; esac\nexec " +
+                                     real + " \"$@\"\n");
         fs::permissions(bin / tool, fs::perms::owner_all);
     }
     std::map<std::string, std::string> env{{"PATH", bin.string() + ":" + std::getenv("PATH")},

@@ -16,7 +16,9 @@ namespace {
 
 class StringSink : public Sink {
   public:
-    void write(const std::uint8_t* d, std::size_t n) override { text.append(reinterpret_cast<const char*>(d), n); }
+    void write(const std::uint8_t* d, std::size_t n) override {
+        text.append(reinterpret_cast<const char*>(d), n);
+    }
     void finish() override {}
     std::string text;
 };
@@ -69,8 +71,9 @@ TEST(BackupLayout, PathsOutsideTheFolderAreRefusedInEveryShape) {
             auto problems = layout_problems(manifest(format, {dump, "globals.sql", bad}));
             EXPECT_TRUE(mentions(problems, "leaves the backup folder")) << format << " '" << bad << "'";
         }
-        for (const std::string& odd : std::vector<std::string>{"dump/x/y", "./dump", "dump/.", "manifest.json", "dump.sql",
-                                                              "dump//toc.dat", std::string("dump/a\0b", 8), "globals.sql/x"}) {
+        for (const std::string& odd :
+             std::vector<std::string>{"dump/x/y", "./dump", "dump/.", "manifest.json", "dump.sql",
+                                      "dump//toc.dat", std::string("dump/a\0b", 8), "globals.sql/x"}) {
             auto problems = layout_problems(manifest(format, {dump, "globals.sql", odd}));
             EXPECT_FALSE(problems.empty()) << format << " '" << odd << "'";
         }
@@ -83,9 +86,11 @@ TEST(BackupLayout, PathsOutsideTheFolderAreRefusedInEveryShape) {
 TEST(BackupLayout, RequiredFilesMustBeListedOnce) {
     EXPECT_TRUE(mentions(layout_problems(manifest("custom", {"globals.sql"})), "no dump"));
     EXPECT_TRUE(mentions(layout_problems(manifest("custom", {"dump"})), "no globals.sql"));
-    EXPECT_TRUE(mentions(layout_problems(manifest("directory", {"dump/3001.dat", "globals.sql"})), "no dump/toc.dat"));
+    EXPECT_TRUE(mentions(layout_problems(manifest("directory", {"dump/3001.dat", "globals.sql"})),
+                         "no dump/toc.dat"));
     EXPECT_TRUE(mentions(layout_problems(manifest("custom", {})), "no dump"));
-    EXPECT_TRUE(mentions(layout_problems(manifest("custom", {"dump", "dump", "globals.sql"})), "listed twice"));
+    EXPECT_TRUE(
+        mentions(layout_problems(manifest("custom", {"dump", "dump", "globals.sql"})), "listed twice"));
     EXPECT_TRUE(mentions(layout_problems(manifest("tar", {"dump", "globals.sql"})), "unknown format"));
     auto m = manifest("custom", {"dump", "globals.sql"});
     m.encryption = "rot13";
@@ -98,11 +103,12 @@ TEST(BackupBinding, AFileDecryptsOnlyAsItsOwnBackupAndPath) {
     auto c = encrypt("rows of the database", key, here);
     EXPECT_EQ(c.rfind("STWDENC2", 0), 0u);
     EXPECT_EQ(decrypt(c, key, here, true), "rows of the database");
-    for (const auto& elsewhere : {file_binding("chat-20251201T000000Z", "dump"),
-                                  file_binding("chat-20260101T000000Z", "globals.sql"),
-                                  file_binding("chat-20260101T000000Z", "dump/toc.dat")})
+    for (const auto& elsewhere :
+         {file_binding("chat-20251201T000000Z", "dump"), file_binding("chat-20260101T000000Z", "globals.sql"),
+          file_binding("chat-20260101T000000Z", "dump/toc.dat")})
         EXPECT_THROW(decrypt(c, key, elsewhere, true), StreamError);
-    // A bound file in a backup whose manifest lost its MAC, and an older unbound file in an authenticated one.
+    // A bound file in a backup whose manifest lost its MAC, and an older unbound file in an authenticated
+    // one.
     EXPECT_THROW(decrypt(c, key, here, false), StreamError);
     auto old = encrypt("rows of the database", key, "");
     EXPECT_EQ(old.rfind("STWDENC1", 0), 0u);
@@ -157,8 +163,10 @@ TEST(BackupMac, EveryFieldThatMattersIsAuthenticated) {
 TEST(BackupGlobals, OnlyPgDumpallsRestrictLinesAreAccepted) {
     std::string problem;
     auto st = globals_statements(
-        "--\n-- PostgreSQL database cluster dump\n--\n\n\\restrict AbC123xyz\n\nSET default_transaction_read_only = off;\n"
-        "CREATE ROLE app;\nALTER ROLE app WITH LOGIN;\nCOMMENT ON ROLE app IS 'a \\! b; \\\\ c';\n\n\\unrestrict AbC123xyz\n",
+        "--\n-- PostgreSQL database cluster dump\n--\n\n\\restrict AbC123xyz\n\nSET "
+        "default_transaction_read_only = off;\n"
+        "CREATE ROLE app;\nALTER ROLE app WITH LOGIN;\nCOMMENT ON ROLE app IS 'a \\! b; \\\\ "
+        "c';\n\n\\unrestrict AbC123xyz\n",
         problem);
     EXPECT_EQ(problem, "");
     ASSERT_EQ(st.size(), 4u);
@@ -179,7 +187,8 @@ TEST(BackupGlobals, OnlyPgDumpallsRestrictLinesAreAccepted) {
 TEST(BackupIds, PrefixIsOnePlainFolderName) {
     EXPECT_EQ(safe_id_prefix("chat"), "chat");
     EXPECT_EQ(safe_id_prefix("chat-prod_2.x"), "chat-prod_2.x");
-    for (const std::string name : {"../../x", "/abs/x", "..", ".", ".hidden", "a/b", "a\\b", "a b", "x\ny", ""}) {
+    for (const std::string name :
+         {"../../x", "/abs/x", "..", ".", ".hidden", "a/b", "a\\b", "a b", "x\ny", ""}) {
         auto p = safe_id_prefix(name);
         auto id = make_backup_id(p, std::chrono::system_clock::now());
         EXPECT_EQ(id.find('/'), std::string::npos) << name;

@@ -107,14 +107,19 @@ pid_t postmaster_pid(const std::filesystem::path& dir) {
 TEST(EmbeddedPostgres, AdmitsOnlyItsPasswordOverTcp) {
     auto& pg = test::cluster();
     expect_login_refused(without_password(pg));
-    expect_login_refused("postgresql://postgres:not-the-password@127.0.0.1:" + std::to_string(pg.port()) + "/postgres");
+    expect_login_refused("postgresql://postgres:not-the-password@127.0.0.1:" + std::to_string(pg.port()) +
+                         "/postgres");
     EXPECT_EQ(test::query_value(pg.url(), "SELECT 1"), "1");
     // No rule of pg_hba.conf trusts anyone; the password file is the owner's alone.
-    EXPECT_EQ(test::query_value(pg.url(), "SELECT count(*) FROM pg_hba_file_rules WHERE auth_method = 'trust'"), "0");
-    EXPECT_EQ(test::query_value(pg.url(), "SELECT count(*) FROM pg_hba_file_rules WHERE auth_method <> 'scram-sha-256'"),
+    EXPECT_EQ(
+        test::query_value(pg.url(), "SELECT count(*) FROM pg_hba_file_rules WHERE auth_method = 'trust'"),
+        "0");
+    EXPECT_EQ(test::query_value(
+                  pg.url(), "SELECT count(*) FROM pg_hba_file_rules WHERE auth_method <> 'scram-sha-256'"),
               "0");
     auto st = std::filesystem::status(EmbeddedPostgres::password_file(pg.dir()));
-    EXPECT_EQ(st.permissions() & std::filesystem::perms::mask, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    EXPECT_EQ(st.permissions() & std::filesystem::perms::mask,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     // The unix socket is off: nothing but TCP with a password reaches it.
     EXPECT_EQ(test::query_value(pg.url(), "SHOW unix_socket_directories"), "");
 }
@@ -154,15 +159,33 @@ TEST(EmbeddedPostgres, ClusterOfAnOlderStewardWithTrustIsSecuredAndKeepsItsData)
     int port = free_loopback_port();
     // What steward made before: initdb -A trust, and a server started on it.
     ProcessOptions init;
-    init.argv = {"/usr/lib/postgresql/15/bin/initdb", "-D", data.string(), "-U", "postgres", "-A", "trust",
-                 "--no-sync", "-E", "UTF8", "--locale=C"};
+    init.argv = {"/usr/lib/postgresql/15/bin/initdb",
+                 "-D",
+                 data.string(),
+                 "-U",
+                 "postgres",
+                 "-A",
+                 "trust",
+                 "--no-sync",
+                 "-E",
+                 "UTF8",
+                 "--locale=C"};
     init.user = "postgres";
     init.cwd = data;
     auto r = run_process(init, std::chrono::minutes(2));
     ASSERT_TRUE(r.ok()) << r.err;
     ProcessOptions old;
-    old.argv = {"/usr/lib/postgresql/15/bin/postgres", "-D", data.string(), "-p", std::to_string(port),
-                "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off"};
+    old.argv = {"/usr/lib/postgresql/15/bin/postgres",
+                "-D",
+                data.string(),
+                "-p",
+                std::to_string(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "fsync=off"};
     old.user = "postgres";
     old.stdout_fd = ProcessOptions::kDevNull;
     old.stderr_fd = ProcessOptions::kDevNull;

@@ -55,9 +55,12 @@ TEST(PgUrl, RedactsPasswords) {
     EXPECT_EQ(redact_url("postgresql://app:pa?ss1234@db/chat"), "postgresql://app:***@db/chat");
     EXPECT_EQ(redact_url("postgresql://app@db/chat?password=first111&password=second22"),
               "postgresql://app:***@db/chat");
-    EXPECT_EQ(redact_url("postgresql://app@db/chat?sslpassword=keypass9"), "postgresql://app@db/chat?sslpassword=***");
-    EXPECT_EQ(redact_url("postgresql://app:pw@[::1]:5432,h2:5433/chat"), "postgresql://app:***@[::1]:5432,h2:5433/chat");
-    EXPECT_EQ(redact_url("postgresql://app:pw@%2Fvar%2Frun/chat"), "postgresql://app:***@/chat?host=%2Fvar%2Frun");
+    EXPECT_EQ(redact_url("postgresql://app@db/chat?sslpassword=keypass9"),
+              "postgresql://app@db/chat?sslpassword=***");
+    EXPECT_EQ(redact_url("postgresql://app:pw@[::1]:5432,h2:5433/chat"),
+              "postgresql://app:***@[::1]:5432,h2:5433/chat");
+    EXPECT_EQ(redact_url("postgresql://app:pw@%2Fvar%2Frun/chat"),
+              "postgresql://app:***@/chat?host=%2Fvar%2Frun");
     // Not parseable: nothing after the scheme.
     EXPECT_EQ(redact_url("postgresql://app:S3cr%ZZet@db/chat"), "postgresql://***");
     EXPECT_EQ(redact_url("host=db password='unterminated"), "***");
@@ -145,12 +148,16 @@ TEST(PgUrl, NoPasswordPieceSurvivesInAnyShape) {
             if (err) PQfreemem(err);
             if (opts) {
                 for (auto* o = opts; o->keyword; ++o)
-                    if (o->val) message += std::string(" could not translate host name \"") + o->val + "\" to address;";
+                    if (o->val)
+                        message +=
+                            std::string(" could not translate host name \"") + o->val + "\" to address;";
                 PQconninfoFree(opts);
             }
             auto scrubbed = scrub_error(url, message);
             for (const auto& secret : {pw, other})
-                ASSERT_EQ(leaked_fragment(scrubbed, secret), "") << url << "\n" << message << "\n" << scrubbed;
+                ASSERT_EQ(leaked_fragment(scrubbed, secret), "") << url << "\n"
+                                                                 << message << "\n"
+                                                                 << scrubbed;
             ++checked;
         }
     }
@@ -164,7 +171,8 @@ TEST(PgUrl, LockKeysAreStableAndDistinct) {
               migration_lock_key("chat2", "steward_migrations"));
     EXPECT_NE(migration_lock_key("chat", "a"), migration_lock_key("chat", "b"));
     // A schema-qualified name and the bare one may be the same table: they must share the lock.
-    EXPECT_EQ(migration_lock_key("chat", "public.steward_migrations"), migration_lock_key("chat", "steward_migrations"));
+    EXPECT_EQ(migration_lock_key("chat", "public.steward_migrations"),
+              migration_lock_key("chat", "steward_migrations"));
     EXPECT_NE(migration_lock_key("chat", "steward_migrations"), backup_lock_key("chat"));
 }
 

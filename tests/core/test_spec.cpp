@@ -313,7 +313,8 @@ TEST(Duration, LongerThanPostgresTimeoutsIsASpecErrorWithTheLimit) {
     EXPECT_EQ(parse_duration("2147483647ms"), kMaxDuration);
     EXPECT_EQ(parse_duration("24d"), std::chrono::hours(24 * 24));
     EXPECT_EQ(parse_duration("2147483s"), std::chrono::seconds(2147483));
-    for (const char* over : {"2147484s", "35792m", "597h", "25d", "30d", "200000d", "999999999d", "999999999h"}) {
+    for (const char* over :
+         {"2147484s", "35792m", "597h", "25d", "30d", "200000d", "999999999d", "999999999h"}) {
         try {
             parse_duration(over);
             ADD_FAILURE() << over << " was accepted";
@@ -326,7 +327,8 @@ TEST(Duration, LongerThanPostgresTimeoutsIsASpecErrorWithTheLimit) {
         {"migrations: { lock_timeout: VALUE }", "migrations.lock_timeout"},
         {"migrations: { statement_timeout: VALUE }", "migrations.statement_timeout"},
         {"backups: { dir: /b, lock_wait_timeout: VALUE }", "backups.lock_wait_timeout"},
-        {"probes:\n  - { name: p, tcp: { address: \"127.0.0.1:1\" }, interval: VALUE }", "probes[0].interval"},
+        {"probes:\n  - { name: p, tcp: { address: \"127.0.0.1:1\" }, interval: VALUE }",
+         "probes[0].interval"},
         {"probes:\n  - { name: p, tcp: { address: \"127.0.0.1:1\" }, timeout: VALUE }", "probes[0].timeout"},
     };
     for (const auto& [yaml, path] : keys) {

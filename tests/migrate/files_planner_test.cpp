@@ -119,11 +119,14 @@ TEST(Directory, NulBytesAreRefusedWithTheirOffset) {
             EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
         }
     };
-    expect_error({{"V1__a.sql", "CREATE TABLE a (x int);\0DROP TABLE a;"s}}, "dir/V1__a.sql: contains a NUL byte at byte offset 23");
+    expect_error({{"V1__a.sql", "CREATE TABLE a (x int);\0DROP TABLE a;"s}},
+                 "dir/V1__a.sql: contains a NUL byte at byte offset 23");
     expect_error({{"V1__a.sql", "\0"s}}, "byte offset 0");
-    expect_error({{"V1__a.sql", "SELECT 1;"}, {"U1__a.sql", "SELECT '\0';"s}}, "dir/U1__a.sql: contains a NUL byte at byte offset 8");
+    expect_error({{"V1__a.sql", "SELECT 1;"}, {"U1__a.sql", "SELECT '\0';"s}},
+                 "dir/U1__a.sql: contains a NUL byte at byte offset 8");
     expect_error({{"R__v.sql", "-- comment \0"s}}, "dir/R__v.sql: contains a NUL byte");
-    expect_error({{"1_a.up.sql", "SELECT 1;"}, {"1_a.down.sql", "x\0"s}}, "dir/1_a.down.sql: contains a NUL byte at byte offset 1");
+    expect_error({{"1_a.up.sql", "SELECT 1;"}, {"1_a.down.sql", "x\0"s}},
+                 "dir/1_a.down.sql: contains a NUL byte at byte offset 1");
 }
 
 TEST(Directory, CommentOnlyFileIsAnEmptyMigration) {

@@ -20,7 +20,8 @@ TEST(MigrateHostileFiles, NulByteRefusesTheRunBeforeAnythingApplies) {
     auto r = w.run({"up"});
     EXPECT_EQ(r.status, 1) << r.out << r.err;
     EXPECT_NE(r.err.find("V2__b.sql: contains a NUL byte at byte offset 24"), std::string::npos) << r.err;
-    EXPECT_EQ(w.value("SELECT to_regclass('a') IS NULL AND to_regclass('b') IS NULL"), "t") << "something ran";
+    EXPECT_EQ(w.value("SELECT to_regclass('a') IS NULL AND to_regclass('b') IS NULL"), "t")
+        << "something ran";
     EXPECT_EQ(w.value("SELECT to_regclass('steward_migrations') IS NULL"), "t");
 }
 
@@ -34,7 +35,8 @@ TEST(MigrateHostileFiles, EntriesThatAreNotRegularFilesNameTheFile) {
     std::vector<Shape> shapes{
         {"a directory", [](const fs::path& p) { fs::create_directory(p); }},
         {"a FIFO", [](const fs::path& p) { ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0); }},
-        {"leads nowhere", [](const fs::path& p) { fs::create_symlink(p.parent_path() / "missing.sql.txt", p); }},
+        {"leads nowhere",
+         [](const fs::path& p) { fs::create_symlink(p.parent_path() / "missing.sql.txt", p); }},
         {"a loop", [](const fs::path& p) { fs::create_symlink(p, p); }},
     };
     for (const auto& s : shapes) {
