@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -144,27 +145,36 @@ std::string percent_decode(const std::string& s) {
     return out;
 }
 
+struct Candidates {
+    std::vector<std::string> all;  // every form and piece of the password that could be quoted back
+    bool clean = false;            // libpq read each password exactly as it is written
+};
+
 // Every form in which the password of `url` could be quoted back: as written (a URI's userinfo after the
 // first ':' up to the last '@', whatever follows "password="), decoded, libpq's own parse, and the pieces
 // libpq makes of it when an unencoded '@', '/', '?' or '#' splits it.
-std::vector<std::string> password_candidates(const std::string& url) {
-    std::vector<std::string> out;
+Candidates password_candidates(const std::string& url) {
+    Candidates c;
+    std::vector<std::string> written;
     auto add = [&](const std::string& v) {
         if (v.empty()) return;
-        out.push_back(v);
-        if (auto d = percent_decode(v); d != v) out.push_back(d);
+        c.all.push_back(v);
+        if (auto d = percent_decode(v); d != v) c.all.push_back(d);
         for (std::size_t start = 0, cut; start < v.size(); start = cut + 1) {
             cut = v.find_first_of("@/?#&", start);
             if (cut == std::string::npos) cut = v.size();
-            if (cut - start >= 4 && cut - start < v.size()) out.push_back(v.substr(start, cut - start));
+            if (cut - start >= 4 && cut - start < v.size()) c.all.push_back(v.substr(start, cut - start));
         }
     };
-    if (auto scheme = url.find("://"); scheme != std::string::npos) {
-        std::string rest = url.substr(scheme + 3);
+    bool uri = url.find("://") != std::string::npos;
+    if (uri) {
+        std::string rest = url.substr(url.find("://") + 3);
         auto at = rest.rfind('@');
         auto colon = rest.find(':');
-        if (at != std::string::npos && colon != std::string::npos && colon < at)
-            add(rest.substr(colon + 1, at - colon - 1));
+        if (at != std::string::npos && colon != std::string::npos && colon < at) {
+            written.push_back(rest.substr(colon + 1, at - colon - 1));
+            add(written.back());
+        }
     }
     for (auto p = url.find("password"); p != std::string::npos; p = url.find("password", p + 1)) {
         auto eq = url.find_first_not_of(' ', p + 8);
@@ -174,13 +184,23 @@ std::vector<std::string> password_candidates(const std::string& url) {
         bool quoted = url[v] == '\'';
         if (quoted) ++v;
         auto stop = url.find_first_of(quoted ? "'" : "& ", v);
-        add(url.substr(v, (stop == std::string::npos ? url.size() : stop) - v));
+        written.push_back(url.substr(v, (stop == std::string::npos ? url.size() : stop) - v));
+        add(written.back());
         add(url.substr(v));  // the whole tail: an unencoded '&' or ' ' may be part of it
     }
-    if (auto params = libpq_parse(url))
+    std::vector<std::string> parsed;
+    auto params = libpq_parse(url);
+    if (params)
         for (const auto& [k, v] : *params)
-            if (is_secret_keyword(k)) add(v);
-    return out;
+            if (is_secret_keyword(k)) {
+                parsed.push_back(v);
+                add(v);
+            }
+    c.clean = params && !misparsed(*params) &&
+              std::all_of(written.begin(), written.end(), [&](const std::string& w) {
+                  return std::find(parsed.begin(), parsed.end(), uri ? percent_decode(w) : w) != parsed.end();
+              });
+    return c;
 }
 
 bool overlaps(const std::string& fragment, const std::string& region) {
@@ -242,39 +262,44 @@ std::string redact_url(std::string_view url) {
 }
 
 std::string scrub_error(const std::string& url, std::string message) {
-    auto candidates = password_candidates(url);
-    // Every run of 4 or more characters that also occurs in a form of the password goes, wherever libpq cut
-    // it (a password with an unencoded ':', '@' or '"' ends up split across fields and quotes).
-    constexpr std::size_t kRun = 4;
+    auto c = password_candidates(url);
+    // Read as written: libpq's messages never hold a piece of it, so only whole forms are masked and the
+    // text stays readable. Otherwise (a parse error, an unencoded '@' that split it across fields) every run
+    // of 4 or more characters that also occurs in a form of the password goes, wherever libpq cut it.
+    const std::size_t run = c.clean ? std::numeric_limits<std::size_t>::max() : 4;
     std::vector<bool> hide(message.size(), false);
-    for (const auto& c : candidates) {
-        if (c.size() < kRun) continue;
+    for (const auto& pw : c.all) {
+        if (pw.size() < 4) continue;  // a short one could be any word: masked only where quoted (below)
+        if (c.clean) {
+            for (auto pos = message.find(pw); pos != std::string::npos; pos = message.find(pw, pos + 1))
+                std::fill(hide.begin() + static_cast<std::ptrdiff_t>(pos),
+                          hide.begin() + static_cast<std::ptrdiff_t>(pos + pw.size()), true);
+            continue;
+        }
         for (std::size_t i = 0; i < message.size(); ++i) {
             std::size_t best = 0;
-            for (std::size_t j = 0; j + kRun <= c.size(); ++j) {
+            for (std::size_t j = 0; j + run <= pw.size(); ++j) {
                 std::size_t k = 0;
-                while (i + k < message.size() && j + k < c.size() && message[i + k] == c[j + k]) ++k;
+                while (i + k < message.size() && j + k < pw.size() && message[i + k] == pw[j + k]) ++k;
                 best = std::max(best, k);
             }
-            if (best >= kRun)
+            if (best >= run)
                 std::fill(hide.begin() + static_cast<std::ptrdiff_t>(i),
                           hide.begin() + static_cast<std::ptrdiff_t>(i + best), true);
         }
     }
     std::string out;
     for (std::size_t i = 0; i < message.size(); ++i) {
-        if (!hide[i]) {
+        if (!hide[i])
             out += message[i];
-        } else if (i == 0 || !hide[i - 1]) {
+        else if (i == 0 || !hide[i - 1])
             out += "***";
-        }
     }
-    // A short password is masked only where libpq quotes it: elsewhere it could be any word.
-    return redact(mask_quoted(candidates, out));
+    return redact(mask_quoted(c.all, out));
 }
 
 std::string safe_parse_error(const std::string& url, const std::string& error) {
-    return mask_quoted(password_candidates(url), error);
+    return mask_quoted(password_candidates(url).all, error);
 }
 
 }  // namespace steward::pg

@@ -164,6 +164,21 @@ TEST(PgUrl, NoPasswordPieceSurvivesInAnyShape) {
     EXPECT_EQ(checked, 300 * 12);
 }
 
+// A URL libpq reads as written: only the password itself goes, so libpq's message stays readable even when
+// the password holds ordinary words. A malformed one: every run of 4 characters shared with it goes.
+TEST(PgUrl, ScrubbingIsExactForWellFormedUrlsAndThoroughForMalformedOnes) {
+    const std::string msg = "FATAL:  password authentication failed for user \"app\"";
+    EXPECT_EQ(scrub_error("postgresql://app:my-password-is-long@db/x", msg), msg);
+    EXPECT_EQ(scrub_error("postgresql://app:my-password-is-long@db/x", "echo my-password-is-long"), "echo ***");
+    EXPECT_EQ(scrub_error("host=db user=app password=my-password-is-long", msg), msg);
+    EXPECT_EQ(scrub_error("postgresql://app:my%2Dpassword@db/x", "got my-password and my%2Dpassword"),
+              "got *** and ***");
+    // An unencoded '@' splits it: libpq tries to resolve a piece of it as a host.
+    EXPECT_EQ(scrub_error("postgresql://app:pa@ss-word-tail@db/x",
+                          "could not translate host name \"ss-word-tail\" to address: word"),
+              "could not translate host name \"***\" to address: ***");
+}
+
 TEST(PgUrl, LockKeysAreStableAndDistinct) {
     EXPECT_EQ(migration_lock_key("chat", "steward_migrations"),
               migration_lock_key("chat", "steward_migrations"));
