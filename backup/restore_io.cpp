@@ -2,10 +2,13 @@
 #include "backup/restore_io.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <optional>
 #include <system_error>
 
@@ -130,6 +133,32 @@ bool needs_decoding(const BackupManifest& m) {
     return m.encryption != "none" || (m.format == "custom" && m.compression.rfind("zstd", 0) == 0);
 }
 
+// pg_restore's standard input: a child that stops reading (waiting for a lock) must not block a cancel, so
+// the pipe is non-blocking and each write waits in poll() with the cancel flag checked.
+class ChildInput : public Sink {
+  public:
+    ChildInput(int fd, const std::atomic<bool>* cancel) : fd_(fd), cancel_(cancel) {
+        ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    }
+    void write(const std::uint8_t* data, std::size_t size) override {
+        while (size > 0) {
+            if (cancel_ && cancel_->load()) throw Cancelled();
+            pollfd p{fd_, POLLOUT, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            ssize_t n = ::write(fd_, data, size);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+            if (n < 0) throw StreamError(std::string("write pg_restore input: ") + std::strerror(errno));
+            data += n;
+            size -= static_cast<std::size_t>(n);
+        }
+    }
+    void finish() override {}
+
+  private:
+    int fd_;
+    const std::atomic<bool>* cancel_;
+};
+
 PgRestoreRun run_tool(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
                       const std::atomic<bool>* cancel) {
     Capture err;
@@ -231,7 +260,7 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
     o.stderr_fd = err.fd();
     Child child = spawn(o);
     try {
-        FdSink in(child.stdin_fd(), "pg_restore input");
+        ChildInput in(child.stdin_fd(), cancel);
         decode_file(backup_dir, "dump", in, m, key, true, on_bytes, cancel);
     } catch (const Cancelled&) {
         child.signal(SIGKILL);

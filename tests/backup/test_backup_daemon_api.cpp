@@ -77,31 +77,39 @@ TEST(BackupDaemonApi, CancelledBackupKillsPgDumpAndLeavesNothing) {
     EXPECT_EQ(again.error, "cancelled");
 }
 
-// (a) for a drill: a scratch restore in progress is killed too.
+// (a) for a drill: a scratch restore in progress is killed too. A pg_restore that stops reading its input
+// (here one that never starts: it stands for one waiting on a lock) must not hold the cancel up.
 TEST(BackupDaemonApi, CancelledDrillStopsItsRestore) {
     auto src = fresh_database("bk_cdrill");
-    query_value(src,
-                "CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) AS v "
-                "FROM generate_series(1, 400000) g");
+    seed_app(src);
     TempDir dir("bk-cdrill");
-    auto c = backup::config_without_spec(src, dir.path());
-    c.settings.verify = BackupsSpec::Verify::none;
+    auto c = backup::config_without_spec(src, dir.path() / "b");
     ASSERT_EQ(backup::run_backup(c).status, BackupOutcome::Status::published);
+    // The scratch restore (the pg_restore run with --dbname) marks that it started, then hangs.
+    auto marker = dir.path() / "scratch-restore-started";
+    dir.write("bin/pg_restore", "#!/bin/sh\ncase \"$*\" in *--dbname*) touch " + marker.string() +
+                                    "; exec sleep 300 ;; esac\nexec /usr/bin/pg_restore \"$@\"\n");
+    fs::permissions(dir.path() / "bin" / "pg_restore", fs::perms::owner_all);
+    std::string path = std::getenv("PATH");
+    ::setenv("PATH", ((dir.path() / "bin").string() + ":" + path).c_str(), 1);
     c.cancel = std::make_shared<std::atomic<bool>>(false);
     auto drill = std::async(std::launch::async, [&] { return backup::run_drill(c); });
-    std::string scratch = database_name(src) + "_steward_verify";
-    ASSERT_TRUE(eventually([&] { return sessions(scratch, "steward-backup") != "0"; }))
-        << "no scratch restore seen: "
-        << (drill.wait_for(std::chrono::seconds(0)) == std::future_status::ready ? drill.get().error
-                                                                                 : "still running");
+    bool started = eventually([&] { return fs::exists(marker); });
     auto t0 = Clock::now();
     c.cancel->store(true);
-    ASSERT_EQ(drill.wait_for(std::chrono::seconds(15)), std::future_status::ready);
+    auto status = drill.wait_for(std::chrono::seconds(15));
+    ::setenv("PATH", path.c_str(), 1);
+    ASSERT_TRUE(started) << "the scratch restore never started";
+    ASSERT_EQ(status, std::future_status::ready) << "cancel did not stop the drill";
     auto out = drill.get();
     EXPECT_LT(Clock::now() - t0, std::chrono::seconds(10));
     EXPECT_FALSE(out.ok);
     EXPECT_EQ(out.error, "cancelled");
     EXPECT_FALSE(out.recorded) << "a cancelled drill is not a drill result";
+    EXPECT_EQ(query_value(cluster_url(), "SELECT count(*)::text FROM pg_database WHERE datname = '" +
+                                             database_name(src) + "_steward_verify'"),
+              "0")
+        << "the scratch database stayed";
 }
 
 // (b) Two daemons on two hosts fire the same cron slot: exactly one backup, the other names the host that
