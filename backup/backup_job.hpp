@@ -1,11 +1,13 @@
 // The backup library's public face: back up now, list, verify, restore, prune, and the figures for /metrics.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +16,9 @@
 #include "core/spec.hpp"
 
 namespace steward::backup {
+
+// Set to true (from any thread) to stop a running backup, verify or drill.
+using CancelFlag = std::shared_ptr<std::atomic<bool>>;
 
 // Everything a backup command needs, from the spec or from flags (spec-less mode).
 struct BackupConfig {
@@ -25,7 +30,17 @@ struct BackupConfig {
     bool encryption_configured = false;    // the spec asks for encryption (key may be missing)
     std::optional<Secret> sftp_key;
     bool progress = false;  // print bytes and rate to stderr (a terminal)
+    // When set and true, a running backup kills its pg_dump/pg_dumpall, removes its .partial and returns
+    // failed with error "cancelled"; a verify or drill kills pg_restore and fails the same way.
+    CancelFlag cancel;
+    // The scheduled instant this run is for. Under the backup advisory lock, the run is skipped when the
+    // catalog shows a backup of this database that started at or after it and is published or running,
+    // whichever host took it: one backup per schedule slot across hosts.
+    std::optional<std::chrono::system_clock::time_point> slot;
+    std::string host;  // recorded in manifests and the catalog; empty: gethostname()
 };
+
+inline bool is_cancelled(const BackupConfig& c) { return c.cancel && c.cancel->load(); }
 
 // Fills a config from a spec (secrets resolved); `url` is the database to back up.
 BackupConfig config_from_spec(const Spec& spec, const std::string& url);
@@ -47,9 +62,10 @@ struct BackupOutcome {
     std::string sha256;
     std::string verified;  // full | restore | none
     double duration_seconds = 0;
-    std::optional<OffsiteReport> offsite;  // set when off-site copy is configured
-    std::vector<std::string> pruned;       // ids deleted by the retention run after the backup
-    std::string error;                     // failed/verify_failed: what went wrong; skipped: why
+    std::optional<OffsiteReport> offsite;    // set when off-site copy is configured
+    std::vector<std::string> pruned;         // ids deleted by the retention run after the backup
+    std::vector<std::string> pruned_failed;  // <id>.failed folders beyond retention.keep_failed, deleted
+    std::string error;  // failed/verify_failed: what went wrong ("cancelled"); skipped: why
     // 0 published (and off-site ok), 1 failed / verify failed / off-site failed, 0 skipped.
     int exit_code() const;
 };
@@ -66,16 +82,26 @@ struct BackupInfo {
     std::string format;
     std::string compression;
     bool encrypted = false;
+    bool failed = false;     // an <id>.failed folder (listed only on request)
+    bool in_future = false;  // finished after now (plus a few minutes): a host's clock was wrong
+    std::string host;
 };
 
-// Published backups, oldest first. Skips folders that are not steward backups.
-std::vector<BackupInfo> list_backups(const std::filesystem::path& dir);
+// Published backups, oldest first; with `include_failed`, the <id>.failed folders too. Skips folders that
+// are not steward backups.
+std::vector<BackupInfo> list_backups(const std::filesystem::path& dir, bool include_failed = false);
+
+// How far in the future a backup's time may lie before list and verify call it a problem (hosts' clocks
+// disagree a little).
+inline constexpr std::chrono::minutes kClockSkewTolerance{5};
 
 struct VerifyOutcome {
     bool ok = false;
     std::string level;
     double duration_seconds = 0;
     std::vector<std::string> problems;
+    std::vector<std::string> warnings;  // usable, but say so: an unauthenticated (older) backup
+    bool cancelled = false;
 };
 
 // Checks a published backup (or a .partial folder during `now`) at `level` (full or restore).
@@ -93,19 +119,26 @@ struct RestoreOutcome {
     bool ok = false;
     bool refused = false;  // target not empty without --clean, or not confirmed
     std::string error;
+    std::vector<std::string> warnings;  // an unauthenticated (older) backup; globals statements that failed
     double duration_seconds = 0;
 };
 
 // Tables in the target database outside the system schemas (the non-empty check).
 [[nodiscard]] std::int64_t count_user_tables(const std::string& url);
 
+// Checks the manifest (its MAC, its list of files) and every file's size and SHA-256 while copying the
+// backup into a private scratch folder, and only then touches the target: globals.sql (with_globals)
+// statement by statement through libpq, then pg_restore from the checked copy. A backup that does not match
+// its manifest is refused and the target is untouched.
 [[nodiscard]] RestoreOutcome restore_backup(const BackupConfig& config, const std::string& id,
                                             const RestoreOptions& options);
 
 struct PruneDecision {
-    std::string id;
+    std::string id;  // an <id>.failed folder name for failed backups
     bool keep = true;
-    std::string rule;  // newest|keep_last|daily|weekly|monthly|expired|in_use (expired, but being read)
+    // newest|just_published|keep_last|daily|weekly|monthly|expired|in_use (expired, but being read);
+    // failed folders: keep_failed|expired_failed
+    std::string rule;
 };
 
 struct PruneOutcome {
@@ -116,7 +149,8 @@ struct PruneOutcome {
     std::string error;
 };
 
-// Applies the retention of `config` to the backups folder (never the newest, never while a backup runs).
+// Applies the retention of `config` to the backups folder (never the newest, never while a backup runs),
+// and keeps only the newest retention.keep_failed <id>.failed folders.
 [[nodiscard]] PruneOutcome prune_backups(const BackupConfig& config, bool dry_run);
 
 // What the daemon exports on /metrics; from the catalog table, or local manifests without a database.
@@ -129,10 +163,25 @@ struct BackupMetrics {
     std::optional<double> newest_age_seconds;
     std::optional<double> oldest_age_seconds;
     std::optional<double> offsite_last_success_timestamp;
+    std::optional<double> last_drill_success_timestamp;  // unix seconds; catalog only
+    std::int64_t drill_failures_total = 0;               // catalog only
     bool from_catalog = false;
 };
 
 [[nodiscard]] BackupMetrics backup_metrics(const BackupConfig& config);
+
+// A restore drill: verify_backup(..., restore) of the newest published backup, recorded in the catalog
+// (steward_backup_drills: backup id, ok, duration, error, host, time).
+struct DrillOutcome {
+    bool ran = false;  // false: no published backup to drill (error says so), or the drill could not start
+    bool ok = false;
+    std::string id;
+    double duration_seconds = 0;
+    std::string error;  // the problems, joined; "cancelled" when the cancel flag stopped it
+    std::vector<std::string> warnings;
+    bool recorded = false;  // the result reached the catalog
+};
+[[nodiscard]] DrillOutcome run_drill(const BackupConfig& config);
 
 // 2026-11-23T11:43:03Z
 std::string iso_utc_text(std::chrono::system_clock::time_point t);

@@ -3,11 +3,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <future>
 #include <pqxx/pqxx>
 #include <system_error>
-#include <thread>
 
 #include "backup/backup_job.hpp"
 #include "backup/catalog.hpp"
@@ -15,12 +13,10 @@
 #include "backup/lock.hpp"
 #include "backup/manifest.hpp"
 #include "backup/pg_tools.hpp"
-#include "backup/progress.hpp"
 #include "backup/restore_io.hpp"
 #include "backup/stream.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
-#include "core/process.hpp"
 
 namespace steward::backup {
 namespace fs = std::filesystem;
@@ -42,129 +38,10 @@ std::string compression_text(const Compression& c) {
     return "none";
 }
 
-// The chain in front of a FileSink: [zstd] -> [encrypt] -> file.
-struct OutputChain {
-    std::unique_ptr<Sink> enc, zstd;
-    Sink* head;
-    OutputChain(FileSink& file, const std::optional<Secret>& key, std::optional<int> zstd_level)
-        : head(&file) {
-        if (key) {
-            enc = make_encryptor(*head, *key);
-            head = enc.get();
-        }
-        if (zstd_level) {
-            int workers = static_cast<int>(std::max(1u, std::min(std::thread::hardware_concurrency(), 8u)));
-            zstd = make_zstd_compressor(*head, *zstd_level, workers);
-            head = zstd.get();
-        }
-    }
-};
-
-// Runs a dump tool writing to stdout through `chain`; throws with its stderr on failure.
-std::uint64_t stream_tool(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                          Sink& head, Progress* progress) {
-    Capture err;
-    ProcessOptions o;
-    o.argv = argv;
-    o.env = env;
-    o.stdout_fd = ProcessOptions::kPipe;
-    o.stderr_fd = err.fd();
-    Child child = spawn(o);
-    std::uint64_t raw = pump_fd(child.stdout_fd(), head, argv[0] + " output", [&](std::uint64_t n) {
-        if (progress) progress->update(n);
-    });
-    int status = child.wait();
-    if (status != 0) {
-        std::string e = argv[0] + " failed (" + describe_status(status) + ")";
-        if (auto t = err.text(); !t.empty()) e += ": " + t;
-        throw std::runtime_error(e);
-    }
-    head.finish();
-    return raw;
-}
-
-void dump_custom(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial,
-                 const std::string& snapshot, BackupManifest& m) {
-    const auto& comp = c.settings.compression;
-    int pg_level = comp.algorithm == Compression::Algorithm::gzip ? comp.level : 0;
-    std::vector<std::string> argv{
-        "pg_dump", "--format=custom", "--compress=" + std::to_string(pg_level),
-        "--lock-wait-timeout=" + std::to_string(c.settings.lock_wait_timeout.count()), "--no-password"};
-    if (!snapshot.empty()) argv.push_back("--snapshot=" + snapshot);
-    argv.push_back("--dbname=" + tc.conninfo);
-    FileSink file(partial / "dump");
-    std::optional<int> zstd_level;
-    if (comp.algorithm == Compression::Algorithm::zstd) zstd_level = comp.level;
-    OutputChain chain(file, c.encryption_key, zstd_level);
-    Progress progress(c.progress, "pg_dump");
-    m.raw_bytes = stream_tool(argv, tc.env, *chain.head, &progress);
-    m.files.push_back({"dump", file.bytes(), file.sha256()});
-}
-
-void dump_directory(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial,
-                    const std::string& snapshot, BackupManifest& m) {
-    const auto& comp = c.settings.compression;
-    int pg_level = comp.algorithm == Compression::Algorithm::gzip ? comp.level : 0;
-    auto dir = partial / "dump";
-    std::vector<std::string> argv{
-        "pg_dump",
-        "--format=directory",
-        "--jobs=" + std::to_string(std::max(1, c.settings.jobs)),
-        "--compress=" + std::to_string(pg_level),
-        "--lock-wait-timeout=" + std::to_string(c.settings.lock_wait_timeout.count()),
-        "--no-password",
-        "--file=" + dir.string()};
-    if (!snapshot.empty()) argv.push_back("--snapshot=" + snapshot);
-    argv.push_back("--dbname=" + tc.conninfo);
-    Capture err;
-    ProcessOptions o;
-    o.argv = argv;
-    o.env = tc.env;
-    o.stdout_fd = ProcessOptions::kDevNull;
-    o.stderr_fd = err.fd();
-    Child child = spawn(o);
-    int status = child.wait();
-    if (status != 0) {
-        std::string e = "pg_dump failed (" + describe_status(status) + ")";
-        if (auto t = err.text(); !t.empty()) e += ": " + t;
-        throw std::runtime_error(e);
-    }
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-        std::string rel = "dump/" + f.filename().string();
-        m.raw_bytes += fs::file_size(f);
-        if (c.encryption_key) {  // encrypt each file, then replace the clear copy
-            auto enc = f.string() + ".enc";
-            FileSink out(enc);
-            auto e = make_encryptor(out, *c.encryption_key);
-            pump_file(f, *e);
-            fs::rename(enc, f);
-            m.files.push_back({rel, out.bytes(), out.sha256()});
-        } else {
-            fsync_path(f);
-            auto d = digest_file(f);
-            m.files.push_back({rel, d.bytes, d.sha256});
-        }
-    }
-    fsync_path(dir);
-}
-
-void dump_globals(const BackupConfig& c, const ToolConnection& tc, const fs::path& partial,
-                  BackupManifest& m) {
-    std::vector<std::string> argv{"pg_dumpall", "--globals-only", "--no-role-passwords", "--no-password",
-                                  "--dbname=" + tc.conninfo};
-    FileSink file(partial / "globals.sql");
-    OutputChain chain(file, c.encryption_key, std::nullopt);
-    stream_tool(argv, tc.env, *chain.head, nullptr);
-    m.files.push_back({"globals.sql", file.bytes(), file.sha256()});
-}
-
 // A new id that no folder uses yet (two backups in one second get consecutive seconds).
 std::string fresh_id(const BackupConfig& c, TimePoint t) {
     for (;;) {
-        std::string id = make_backup_id(c.deployment, t);
+        std::string id = make_backup_id(id_prefix(c), t);
         auto d = c.settings.dir;
         if (!fs::exists(d / id) && !fs::exists(d / (id + ".partial")) && !fs::exists(d / (id + ".failed")))
             return id;
@@ -194,6 +71,39 @@ int BackupOutcome::exit_code() const {
     }
 }
 
+namespace {
+
+// The catalog's part of a run: best effort, a catalog that cannot be written never fails a backup.
+template <typename F>
+void catalog_update(F&& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        log::warn("backup", "catalog update failed", {{"error", redact(e.what())}});
+    }
+}
+
+// Claims the run under the advisory lock: marks abandoned 'running' rows, skips a slot another host took,
+// and records this run as 'running'. Returns the reason to skip, or "".
+std::string claim_run(const BackupConfig& c, pqxx::connection& conn, const BackupManifest& m) {
+    catalog_update([&] { mark_interrupted(conn, m.database); });
+    if (c.slot) {
+        std::string slot = iso_utc(*c.slot);
+        try {
+            if (auto taken = slot_taken(conn, m.database, slot))
+                return "the backup for the slot " + slot + " was already taken by host " + taken->host +
+                       " (" + taken->id + ", " + taken->status + ")";
+        } catch (const std::exception& e) {  // no catalog: this host cannot know, so it backs up
+            log::warn("backup", "cannot check the schedule slot in the catalog",
+                      {{"error", redact(e.what())}});
+        }
+    }
+    catalog_update([&] { record_started(conn, m); });
+    return {};
+}
+
+}  // namespace
+
 BackupOutcome run_backup(const BackupConfig& c) {
     auto t0 = Clock::now();
     auto started = std::chrono::system_clock::now();
@@ -205,9 +115,17 @@ BackupOutcome run_backup(const BackupConfig& c) {
         log::error("backup", "backup failed", {{"id", out.id}, {"error", out.error}});
         return out;
     };
+    auto skip = [&](std::string why) {
+        out.status = BackupOutcome::Status::skipped;
+        out.error = std::move(why);
+        out.duration_seconds = seconds_since(t0);
+        log::info("backup", "backup skipped", {{"reason", out.error}});
+        return out;
+    };
     if (c.settings.dir.empty()) return fail("no backups folder: set backups.dir or pass --dir");
     if (c.encryption_configured && !c.encryption_key)
         return fail("backups.encryption.key is set but its secret did not resolve");
+    if (is_cancelled(c)) return fail("cancelled");
 
     std::error_code ec;
     fs::create_directories(c.settings.dir, ec);
@@ -218,12 +136,9 @@ BackupOutcome run_backup(const BackupConfig& c) {
     } catch (const std::exception& e) {
         return fail(e.what());
     }
-    if (!lock->acquired()) {
-        out.status = BackupOutcome::Status::skipped;
-        out.error = "another backup is running in " + c.settings.dir.string() + " (" +
-                    (c.settings.dir / ".lock").string() + " is locked)";
-        return out;
-    }
+    if (!lock->acquired())
+        return skip("another backup is running in " + c.settings.dir.string() + " (" +
+                    (c.settings.dir / ".lock").string() + " is locked)");
 
     remove_leftovers(c.settings.dir);  // only a steward holding this folder's lock writes .partial here
     remove_scratch_leftovers(c.settings.dir);  // decoded copies of a killed restore or verify (not live ones)
@@ -233,18 +148,26 @@ BackupOutcome run_backup(const BackupConfig& c) {
     try {
         database = pg::parse_conninfo(c.database_url).dbname();
         conn = pg::connect(c.database_url);
+        // Whoever finds the advisory lock taken sees which host holds it (pg_stat_activity).
+        pqxx::nontransaction tx(*conn);
+        tx.exec_params("SELECT set_config('application_name', $1, false)",
+                       "steward backup on " + config_host(c));
     } catch (const std::exception& e) {
-        return fail("cannot connect to database " + pg::redact_url(c.database_url) + ": " + redact(e.what()));
+        return fail("cannot connect to database " + pg::redact_url(c.database_url) + ": " +
+                    pg::scrub_error(c.database_url, e.what()));
     }
     BackupManifest m;
     std::unique_ptr<pqxx::connection> snap_conn;
     std::unique_ptr<pqxx::transaction<pqxx::isolation_level::repeatable_read>> snap_tx;
     try {
         if (auto holder = try_backup_advisory_lock(*conn, database)) {
-            out.status = BackupOutcome::Status::skipped;
-            out.error = "another backup of database " + database + " is running (advisory lock held by " +
-                        *holder + ")";
-            return out;
+            std::string host;
+            try {
+                if (auto h = running_host(*conn, database)) host = " on host " + *h;
+            } catch (const std::exception&) {
+            }
+            return skip("another backup of database " + database + " is running" + host +
+                        " (advisory lock held by " + *holder + ")");
         }
         std::string tool_version;
         auto tool_major = tool_major_version("pg_dump", &tool_version);
@@ -263,28 +186,37 @@ BackupOutcome run_backup(const BackupConfig& c) {
         }
         m.pg_dump_version = tool_version;
     } catch (const std::exception& e) {
-        return fail(std::string("database: ") + redact(e.what()));
+        return fail(std::string("database: ") + pg::scrub_error(c.database_url, e.what()));
     }
 
     out.id = fresh_id(c, started);
     fs::path partial = c.settings.dir / (out.id + ".partial");
+    // A database named "../../x" or "/x" must not make the backup land outside the folder.
+    if (partial.parent_path() != c.settings.dir || partial.filename() != out.id + ".partial")
+        return fail("backup id " + out.id + " is not a plain folder name inside " + c.settings.dir.string());
     m.id = out.id;
     m.deployment = c.deployment;
     m.database = database;
-    m.host = host_name();
+    m.host = config_host(c);
     m.format = c.settings.format == BackupsSpec::Format::directory ? "directory" : "custom";
     m.compression = compression_text(c.settings.compression);
     m.encryption = c.encryption_key ? kEncryptionScheme : "none";
     m.jobs = c.settings.format == BackupsSpec::Format::directory ? std::max(1, c.settings.jobs) : 1;
     m.started = iso_utc(started);
+    if (auto why = claim_run(c, *conn, m); !why.empty()) {
+        out.id.clear();
+        return skip(why);
+    }
     log::info("backup", "backup started", {{"id", out.id}, {"database", database}});
 
     auto record_fail = [&](const std::string& status) {
-        try {
-            record_failure(*conn, out.id, database, m.started, seconds_since(t0), status, out.error);
-        } catch (const std::exception& e) {
-            log::warn("backup", "catalog update failed", {{"error", redact(e.what())}});
-        }
+        catalog_update([&] {
+            record_failure(*conn, out.id, database, m.host, m.started, seconds_since(t0), status, out.error);
+        });
+    };
+    auto prune_failed = [&] {
+        for (const auto& d : prune_failed_locked(c, false))
+            if (!d.keep) out.pruned_failed.push_back(d.id);
     };
     try {
         fs::create_directory(partial);
@@ -300,6 +232,7 @@ BackupOutcome run_backup(const BackupConfig& c) {
         }
         // Roles and grants are small and independent of the snapshot: dump them alongside.
         BackupManifest globals_m;
+        globals_m.id = m.id;
         auto globals = std::async(std::launch::async, [&] { dump_globals(c, tc, partial, globals_m); });
         try {
             if (m.format == "directory")
@@ -317,17 +250,30 @@ BackupOutcome run_backup(const BackupConfig& c) {
         m.finished = iso_utc(std::chrono::system_clock::now());
         m.duration_seconds = seconds_since(t0);
         m.verification.level = "none";
-        write_manifest(partial, m);
+        m.mac = write_manifest(partial, m,
+                               c.encryption_key);  // verification reads the files as an authenticated backup
         fsync_path(c.settings.dir);
+    } catch (const Cancelled&) {
+        fs::remove_all(partial, ec);
+        fail("cancelled");
+        record_fail("cancelled");
+        return out;
     } catch (const std::exception& e) {
         fs::remove_all(partial, ec);
-        fail(redact(e.what()));
+        fail(pg::scrub_error(c.database_url, e.what()));
         record_fail("failed");
+        prune_failed();
         return out;
     }
 
     if (c.settings.verify != BackupsSpec::Verify::none) {
         auto v = verify_folder(c, partial, m, c.settings.verify);
+        if (v.cancelled || is_cancelled(c)) {
+            fs::remove_all(partial, ec);
+            fail("cancelled");
+            record_fail("cancelled");
+            return out;
+        }
         m.verification.level = v.level;
         m.verification.ok = v.ok;
         m.verification.at = iso_utc(std::chrono::system_clock::now());
@@ -338,7 +284,7 @@ BackupOutcome run_backup(const BackupConfig& c) {
             m.verification.error = why;
             fs::path failed = c.settings.dir / (out.id + ".failed");
             try {
-                write_manifest(partial, m);
+                write_manifest(partial, m, c.encryption_key);
                 fs::rename(partial, failed);
                 fsync_path(c.settings.dir);
             } catch (const std::exception& e) {
@@ -350,6 +296,7 @@ BackupOutcome run_backup(const BackupConfig& c) {
             out.duration_seconds = seconds_since(t0);
             log::error("backup", "backup verification failed", {{"id", out.id}, {"error", why}});
             record_fail("verify_failed");
+            prune_failed();
             return out;
         }
     }
@@ -357,7 +304,7 @@ BackupOutcome run_backup(const BackupConfig& c) {
     fs::path published = c.settings.dir / out.id;
     try {
         m.duration_seconds = seconds_since(t0);
-        write_manifest(partial, m);
+        write_manifest(partial, m, c.encryption_key);
         fs::rename(partial, published);
         fsync_path(c.settings.dir);
     } catch (const std::exception& e) {
@@ -374,28 +321,18 @@ BackupOutcome run_backup(const BackupConfig& c) {
     out.duration_seconds = seconds_since(t0);
     log::info("backup", "backup published",
               {{"id", out.id}, {"bytes", out.bytes}, {"duration_seconds", out.duration_seconds}});
-    try {
-        record_published(*conn, m, out.bytes);
-    } catch (const std::exception& e) {
-        log::warn("backup", "catalog update failed", {{"error", redact(e.what())}});
-    }
+    catalog_update([&] { record_published(*conn, m, out.bytes); });
 
-    auto pruned = prune_locked(c, false);
+    // The backup just published is never pruned by its own run, whatever another backup's clock says.
+    auto pruned = prune_locked(c, false, out.id);
     if (!pruned.ok) log::warn("backup", "retention failed", {{"error", pruned.error}});
     out.pruned = pruned.deleted;
-    try {
-        record_pruned(*conn, pruned.deleted);
-    } catch (const std::exception& e) {
-        log::warn("backup", "catalog update failed", {{"error", redact(e.what())}});
-    }
+    catalog_update([&] { record_pruned(*conn, pruned.deleted); });
+    prune_failed();
 
     if (c.settings.sftp) {
         out.offsite = copy_offsite(c, published);
-        try {
-            record_offsite(*conn, out.id, out.offsite->ok, out.offsite->error);
-        } catch (const std::exception& e) {
-            log::warn("backup", "catalog update failed", {{"error", redact(e.what())}});
-        }
+        catalog_update([&] { record_offsite(*conn, out.id, out.offsite->ok, out.offsite->error); });
     }
     out.duration_seconds = seconds_since(t0);
     return out;

@@ -31,6 +31,72 @@ void ensure_catalog(pqxx::connection& c) {
         " offsite_at timestamptz,"
         " offsite_error text,"
         " pruned_at timestamptz)");
+    // Drill results live here, not in the manifests: those are authenticated and written once.
+    tx.exec(
+        "CREATE TABLE IF NOT EXISTS steward_backup_drills ("
+        " id bigserial PRIMARY KEY,"
+        " backup_id text NOT NULL,"
+        " database text NOT NULL,"
+        " host text NOT NULL,"
+        " ok boolean NOT NULL,"
+        " duration_seconds double precision,"
+        " error text,"
+        " at timestamptz NOT NULL DEFAULT now())");
+}
+
+void record_started(pqxx::connection& c, const BackupManifest& m) {
+    ensure_catalog(c);
+    pqxx::work tx(c);
+    tx.exec_params(
+        "INSERT INTO steward_backups (id, database, host, status, started_at) VALUES ($1, $2, $3, 'running', "
+        "$4::timestamptz) ON CONFLICT (id) DO NOTHING",
+        m.id, m.database, m.host, m.started);
+    tx.commit();
+}
+
+void mark_interrupted(pqxx::connection& c, const std::string& database) {
+    ensure_catalog(c);
+    pqxx::work tx(c);
+    tx.exec_params(
+        "UPDATE steward_backups SET status = 'failed', finished_at = now(),"
+        " error = 'interrupted: the steward running it stopped' WHERE database = $1 AND status = 'running'",
+        database);
+    tx.commit();
+}
+
+std::optional<SlotTaken> slot_taken(pqxx::connection& c, const std::string& database,
+                                    const std::string& slot) {
+    ensure_catalog(c);
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec_params(
+        "SELECT id, host, status FROM steward_backups WHERE database = $1 AND started_at >= $2::timestamptz"
+        " AND status IN ('published', 'running') ORDER BY started_at LIMIT 1",
+        database, slot);
+    if (r.empty()) return std::nullopt;
+    return SlotTaken{r[0][0].c_str(), r[0][1].c_str(), r[0][2].c_str()};
+}
+
+std::optional<std::string> running_host(pqxx::connection& c, const std::string& database) {
+    pqxx::nontransaction tx(c);
+    auto exists = tx.exec("SELECT to_regclass('steward_backups') IS NOT NULL")[0][0].as<bool>();
+    if (!exists) return std::nullopt;
+    auto r = tx.exec_params(
+        "SELECT host FROM steward_backups WHERE database = $1 AND status = 'running' ORDER BY started_at "
+        "DESC "
+        "LIMIT 1",
+        database);
+    if (r.empty()) return std::nullopt;
+    return std::string(r[0][0].c_str());
+}
+
+void record_drill(pqxx::connection& c, const DrillRecord& d) {
+    ensure_catalog(c);
+    pqxx::work tx(c);
+    tx.exec_params(
+        "INSERT INTO steward_backup_drills (backup_id, database, host, ok, duration_seconds, error)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        d.backup_id, d.database, d.host, d.ok, d.duration_seconds, d.error);
+    tx.commit();
 }
 
 void record_published(pqxx::connection& c, const BackupManifest& m, std::uint64_t bytes) {
@@ -48,8 +114,8 @@ void record_published(pqxx::connection& c, const BackupManifest& m, std::uint64_
 }
 
 void record_failure(pqxx::connection& c, const std::string& id, const std::string& database,
-                    const std::string& started, double duration_seconds, const std::string& status,
-                    const std::string& error) {
+                    const std::string& host, const std::string& started, double duration_seconds,
+                    const std::string& status, const std::string& error) {
     ensure_catalog(c);
     pqxx::work tx(c);
     tx.exec_params(
@@ -57,8 +123,9 @@ void record_failure(pqxx::connection& c, const std::string& id, const std::strin
         "error)"
         " VALUES ($1, $2, $3, $4, $5::timestamptz, now(), $6, $7) ON CONFLICT (id) DO UPDATE SET status = "
         "EXCLUDED.status,"
-        " error = EXCLUDED.error",
-        id, database, host_name(), status, started, duration_seconds, error);
+        " error = EXCLUDED.error, finished_at = EXCLUDED.finished_at, duration_seconds = "
+        "EXCLUDED.duration_seconds",
+        id, database, host, status, started, duration_seconds, error);
     tx.commit();
 }
 
@@ -93,12 +160,14 @@ BackupMetrics catalog_metrics(pqxx::connection& c, const std::string& database) 
         " (SELECT count(*) FROM steward_backups WHERE database = $1 AND status IN "
         "('failed','verify_failed')),"
         " (SELECT count(*) FROM steward_backups WHERE database = $1 AND status = 'published'),"
-        " (SELECT extract(epoch FROM now() - max(finished_at))::float8 FROM steward_backups WHERE database = "
-        "$1 AND status = 'published'),"
-        " (SELECT extract(epoch FROM now() - min(finished_at))::float8 FROM steward_backups WHERE database = "
-        "$1 AND status = 'published'),"
+        " (SELECT greatest(0, extract(epoch FROM now() - max(finished_at)))::float8 FROM steward_backups"
+        " WHERE database = $1 AND status = 'published'),"
+        " (SELECT greatest(0, extract(epoch FROM now() - min(finished_at)))::float8 FROM steward_backups"
+        " WHERE database = $1 AND status = 'published'),"
         " (SELECT extract(epoch FROM max(offsite_at))::float8 FROM steward_backups WHERE database = $1 AND "
-        "offsite_ok)",
+        "offsite_ok),"
+        " (SELECT extract(epoch FROM max(at))::float8 FROM steward_backup_drills WHERE database = $1 AND ok),"
+        " (SELECT count(*) FROM steward_backup_drills WHERE database = $1 AND NOT ok)",
         database);
     BackupMetrics m;
     m.from_catalog = true;
@@ -115,6 +184,8 @@ BackupMetrics catalog_metrics(pqxx::connection& c, const std::string& database) 
     m.newest_age_seconds = opt(row[5]);
     m.oldest_age_seconds = opt(row[6]);
     m.offsite_last_success_timestamp = opt(row[7]);
+    m.last_drill_success_timestamp = opt(row[8]);
+    m.drill_failures_total = row[9].as<std::int64_t>();
     return m;
 }
 

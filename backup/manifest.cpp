@@ -56,31 +56,98 @@ json::value to_json(const BackupManifest& m) {
                               {"at", m.verification.at},
                               {"duration_seconds", m.verification.duration_seconds}};
     if (!m.verification.error.empty()) verification["error"] = m.verification.error;
-    return json::object{{"steward_backup", 1},
-                        {"id", m.id},
-                        {"deployment", m.deployment},
-                        {"database", m.database},
-                        {"host", m.host},
-                        {"server_version", m.server_version},
-                        {"pg_dump_version", m.pg_dump_version},
-                        {"format", m.format},
-                        {"compression", m.compression},
-                        {"encryption", m.encryption},
-                        {"jobs", m.jobs},
-                        {"raw_bytes", m.raw_bytes},
-                        {"bytes", m.bytes()},
-                        {"files", files},
-                        {"started", m.started},
-                        {"finished", m.finished},
-                        {"duration_seconds", m.duration_seconds},
-                        {"verification", verification},
-                        {"row_counts", counts}};
+    json::object o{{"steward_backup", 1},
+                   {"id", m.id},
+                   {"deployment", m.deployment},
+                   {"database", m.database},
+                   {"host", m.host},
+                   {"server_version", m.server_version},
+                   {"pg_dump_version", m.pg_dump_version},
+                   {"format", m.format},
+                   {"compression", m.compression},
+                   {"encryption", m.encryption},
+                   {"jobs", m.jobs},
+                   {"raw_bytes", m.raw_bytes},
+                   {"bytes", m.bytes()},
+                   {"files", files},
+                   {"started", m.started},
+                   {"finished", m.finished},
+                   {"duration_seconds", m.duration_seconds},
+                   {"verification", verification},
+                   {"row_counts", counts}};
+    if (!m.mac.empty()) o["mac"] = json::object{{"alg", "hmac-sha512-256"}, {"value", m.mac}};
+    return o;
+}
+
+std::string authenticated_text(const BackupManifest& m) {
+    // Strings and integers only: they serialize the same way every time.
+    json::array files;
+    for (const auto& f : m.files)
+        files.push_back(json::array{json::value(f.path), f.bytes, json::value(f.sha256)});
+    json::array counts;
+    for (const auto& [t, n] : m.row_counts) counts.push_back(json::array{json::value(t), n});
+    json::array all{json::value("steward-manifest-v1"),
+                    json::value(m.id),
+                    json::value(m.deployment),
+                    json::value(m.database),
+                    json::value(m.host),
+                    json::value(m.server_version),
+                    json::value(m.pg_dump_version),
+                    json::value(m.format),
+                    json::value(m.compression),
+                    json::value(m.encryption),
+                    m.jobs,
+                    m.raw_bytes,
+                    files,
+                    json::value(m.started),
+                    json::value(m.finished),
+                    json::array{json::value(m.verification.level), m.verification.ok,
+                                json::value(m.verification.at), json::value(m.verification.error)},
+                    counts};
+    return json::serialize(all);
+}
+
+ManifestTrust check_manifest_trust(const BackupManifest& m, const std::optional<Secret>& key) {
+    ManifestTrust t;
+    if (m.mac.empty()) {
+        if (m.encryption != "none")
+            t.warnings.push_back(
+                "backup " + m.id +
+                " is unauthenticated: it was made before steward authenticated manifests, so its "
+                "files are checked against a manifest that anyone could have rewritten");
+        else if (key)
+            t.warnings.push_back("backup " + m.id +
+                                 " is not encrypted and its manifest is unauthenticated, although "
+                                 "backups.encryption.key is set");
+        return t;
+    }
+    if (!key) {
+        t.problems.push_back(
+            "backup " + m.id +
+            " is encrypted and its manifest authenticated: set backups.encryption.key (the key it "
+            "was made with)");
+        return t;
+    }
+    if (!manifest_mac_matches(*key, authenticated_text(m), m.mac))
+        t.problems.push_back(
+            "manifest.json of " + m.id +
+            " fails authentication: it was altered, or the key is not the one the backup was made with");
+    return t;
 }
 
 namespace {
 std::string str(const json::object& o, const char* k) {
     auto* v = o.if_contains(k);
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+// Exact for integers (sizes, row counts): a double would round them above 2^53.
+std::int64_t integer(const json::object& o, const char* k) {
+    auto* v = o.if_contains(k);
+    if (!v) return 0;
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+    if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
+    return 0;
 }
 double num(const json::object& o, const char* k) {
     auto* v = o.if_contains(k);
@@ -106,13 +173,13 @@ BackupManifest manifest_from_json(const json::value& v) {
     m.format = str(o, "format");
     m.compression = str(o, "compression");
     m.encryption = str(o, "encryption");
-    m.jobs = static_cast<int>(num(o, "jobs"));
-    m.raw_bytes = static_cast<std::uint64_t>(num(o, "raw_bytes"));
+    m.jobs = static_cast<int>(integer(o, "jobs"));
+    m.raw_bytes = static_cast<std::uint64_t>(integer(o, "raw_bytes"));
     if (auto* fs = o.if_contains("files"); fs && fs->is_array())
         for (const auto& f : fs->get_array()) {
             if (!f.is_object()) continue;
             m.files.push_back({str(f.get_object(), "path"),
-                               static_cast<std::uint64_t>(num(f.get_object(), "bytes")),
+                               static_cast<std::uint64_t>(integer(f.get_object(), "bytes")),
                                str(f.get_object(), "sha256")});
         }
     m.started = str(o, "started");
@@ -129,33 +196,49 @@ BackupManifest manifest_from_json(const json::value& v) {
     }
     if (auto* rc = o.if_contains("row_counts"); rc && rc->is_object())
         for (const auto& [k, n] : rc->get_object())
-            m.row_counts[std::string(k)] = static_cast<std::int64_t>(num(rc->get_object(), k.data()));
+            m.row_counts[std::string(k)] = n.is_int64()    ? n.get_int64()
+                                           : n.is_uint64() ? static_cast<std::int64_t>(n.get_uint64())
+                                                           : 0;
+    if (auto* mac = o.if_contains("mac"); mac && mac->is_object()) m.mac = str(mac->get_object(), "value");
     if (m.id.empty()) throw std::runtime_error("manifest has no id");
     return m;
 }
 
 BackupManifest read_manifest(const std::filesystem::path& backup_dir) {
-    std::ifstream in(backup_dir / "manifest.json");
-    if (!in) throw std::runtime_error("cannot read " + (backup_dir / "manifest.json").string());
+    auto path = backup_dir / "manifest.json";
+    std::error_code ec;
+    // Regular and of a sane size before it is read: the folder may hold anything.
+    if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(path, ec)))
+        throw std::runtime_error(path.string() + " is missing or not a regular file");
+    if (std::filesystem::file_size(path, ec) > (64u << 20))
+        throw std::runtime_error(path.string() + " is larger than 64 MiB: not a steward manifest");
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path.string());
     std::stringstream ss;
     ss << in.rdbuf();
-    boost::system::error_code ec;
-    auto v = json::parse(ss.str(), ec);
-    if (ec) throw std::runtime_error("manifest.json is not valid JSON: " + ec.message());
+    boost::system::error_code jec;
+    auto v = json::parse(ss.str(), jec);
+    if (jec) throw std::runtime_error("manifest.json is not valid JSON: " + jec.message());
     return manifest_from_json(v);
 }
 
-void write_manifest(const std::filesystem::path& backup_dir, const BackupManifest& m) {
+std::string write_manifest(const std::filesystem::path& backup_dir, const BackupManifest& m,
+                           const std::optional<Secret>& key) {
     auto tmp = backup_dir / "manifest.json.tmp";
     std::filesystem::remove(tmp);
+    std::string signed_m_mac;
     {
         FileSink out(tmp);
-        std::string text = json::serialize(to_json(m)) + "\n";
+        BackupManifest signed_m = m;
+        signed_m.mac = key ? manifest_mac(*key, authenticated_text(m)) : std::string();
+        signed_m_mac = signed_m.mac;
+        std::string text = json::serialize(to_json(signed_m)) + "\n";
         out.write(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
         out.finish();
     }
     std::filesystem::rename(tmp, backup_dir / "manifest.json");
     fsync_path(backup_dir);
+    return signed_m_mac;
 }
 
 std::string iso_utc(TimePoint t) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/secret.hpp"
+
 namespace steward::backup {
 
 using TimePoint = std::chrono::system_clock::time_point;
@@ -46,6 +48,9 @@ struct BackupManifest {
     double duration_seconds = 0;
     Verification verification;
     std::map<std::string, std::int64_t> row_counts;  // "schema.table" -> rows in the dump's snapshot
+    // HMAC (hex) of authenticated_text() under the encryption key; "" for unencrypted backups and for
+    // encrypted ones made before manifests were authenticated.
+    std::string mac;
 
     std::uint64_t bytes() const;
     // SHA-256 of the dump file (custom) or of the sorted "sha256  path" lines (directory).
@@ -55,8 +60,22 @@ struct BackupManifest {
 boost::json::value to_json(const BackupManifest& m);
 BackupManifest manifest_from_json(const boost::json::value& v);  // throws std::runtime_error
 BackupManifest read_manifest(const std::filesystem::path& backup_dir);
-// Writes manifest.json through a temporary file, fsyncs it and the folder.
-void write_manifest(const std::filesystem::path& backup_dir, const BackupManifest& m);
+// Writes manifest.json through a temporary file, fsyncs it and the folder. With `key`, the manifest carries
+// a MAC over authenticated_text(), which is returned ("" without a key).
+std::string write_manifest(const std::filesystem::path& backup_dir, const BackupManifest& m,
+                           const std::optional<Secret>& key = std::nullopt);
+
+// Every field that says what the backup is and holds (not the durations), in one canonical text: the MAC's
+// message, independent of how manifest.json is formatted.
+std::string authenticated_text(const BackupManifest& m);
+
+// Whether a manifest can be trusted before its files are read.
+struct ManifestTrust {
+    std::vector<std::string> problems;  // a wrong MAC, or a MAC that cannot be checked: refuse the backup
+    std::vector<std::string> warnings;  // unauthenticated (an older or unencrypted backup): usable, say so
+};
+// Checks `m`'s MAC with `key` (the backups.encryption.key).
+ManifestTrust check_manifest_trust(const BackupManifest& m, const std::optional<Secret>& key);
 
 // "<name>-YYYYMMDDTHHMMSSZ" for `t` (UTC, seconds).
 std::string make_backup_id(const std::string& name, TimePoint t);

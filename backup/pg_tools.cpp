@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <pqxx/pqxx>
 #include <regex>
@@ -20,6 +21,7 @@ namespace steward::backup {
 ToolConnection tool_connection(const std::string& url, const std::string& dbname_override) {
     pg::ConnInfo info = pg::parse_conninfo(url);
     ToolConnection t;
+    t.env = pg::tool_environment();
     if (auto it = info.params.find("password"); it != info.params.end()) {
         t.env["PGPASSWORD"] = it->second;
         info.params.erase(it);
@@ -36,6 +38,8 @@ std::optional<int> tool_major_version(const std::string& program, std::string* v
     if (!find_program(program)) return std::nullopt;
     ProcessOptions o;
     o.argv = {program, "--version"};
+    o.inherit_env = false;
+    o.env = pg::tool_environment();
     o.stdout_fd = ProcessOptions::kPipe;
     o.stderr_fd = ProcessOptions::kPipe;
     ProcessResult r;
@@ -83,6 +87,17 @@ std::map<std::string, std::int64_t> count_rows(pqxx::transaction_base& tx) {
         counts[schema + "." + table] = r[0][0].as<std::int64_t>();
     }
     return counts;
+}
+
+std::optional<int> wait_or_cancel(Child& child, const std::atomic<bool>* cancel) {
+    for (;;) {
+        if (auto st = child.wait_for(std::chrono::milliseconds(100))) return st;
+        if (cancel && cancel->load()) {
+            child.signal(SIGKILL);
+            child.wait();
+            return std::nullopt;
+        }
+    }
 }
 
 std::string describe_status(int status) {

@@ -2,15 +2,19 @@
 // counts.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <pqxx/transaction_base>
 #include <string>
 
+#include "core/process.hpp"
+
 namespace steward::backup {
 
-// A conninfo for argv (no password) plus the environment that carries the password.
+// A conninfo for argv (no password) plus the tool's whole environment: pg::tool_environment() and the
+// password as PGPASSWORD. Spawn tools with inherit_env = false.
 struct ToolConnection {
     std::string conninfo;
     std::map<std::string, std::string> env;
@@ -39,5 +43,9 @@ std::map<std::string, std::int64_t> count_rows(pqxx::transaction_base& tx);
 
 // A "how it ended" phrase from a shell-style status: "exit code 1", "signal 9".
 std::string describe_status(int status);
+
+// Waits for `child`, polling `cancel` every 100 ms; when it is set, kills the child's group and returns
+// nullopt.
+std::optional<int> wait_or_cancel(Child& child, const std::atomic<bool>* cancel);
 
 }  // namespace steward::backup

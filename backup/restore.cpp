@@ -1,29 +1,97 @@
-// `backup restore`: refuse a non-empty target without --clean, optionally replay roles, then pg_restore.
+// `backup restore`: trust nothing unchecked. The manifest is authenticated and its file list checked, every
+// file is hashed while it is copied into a private scratch folder, and only then is the target touched:
+// globals.sql statement by statement through libpq (never psql), then pg_restore from the checked copy.
+#include <sys/statvfs.h>
+
 #include <chrono>
 #include <pqxx/pqxx>
+#include <regex>
 
+#include "backup/backup_files.hpp"
 #include "backup/internal.hpp"
 #include "backup/lock.hpp"
 #include "backup/pg_tools.hpp"
+#include "backup/progress.hpp"
 #include "backup/restore_io.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
-#include "core/process.hpp"
+#include "core/sql_scanner.hpp"
 
 namespace steward::backup {
 namespace fs = std::filesystem;
 namespace {
 
-class StringSink : public Sink {
-  public:
-    void write(const std::uint8_t* d, std::size_t n) override {
-        text.append(reinterpret_cast<const char*>(d), n);
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : "; ") + s;
+    return out;
+}
+
+// Runs each statement on its own (autocommit), as psql with ON_ERROR_STOP=0 did: a role that already exists
+// fails its CREATE ROLE and the rest goes on. Returns the failures.
+std::vector<std::string> replay_globals(const std::string& url, const std::vector<std::string>& statements) {
+    std::vector<std::string> failures;
+    auto conn = pg::connect(url);
+    for (const auto& st : statements) {
+        try {
+            pqxx::nontransaction tx(*conn);
+            tx.exec(st);
+        } catch (const pqxx::broken_connection&) {
+            throw;
+        } catch (const std::exception& e) {
+            std::string msg = e.what();
+            while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+            failures.push_back(msg.substr(0, 300));
+        }
     }
-    void finish() override {}
-    std::string text;
-};
+    return failures;
+}
+
+// Room for the decoded copy in the backups folder, judged from the manifest before copying.
+std::string space_problem(const fs::path& dir, const BackupManifest& m) {
+    struct statvfs st {};
+    if (::statvfs(dir.c_str(), &st) != 0) return {};
+    auto free_bytes = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+    std::uint64_t need = std::max(m.raw_bytes, m.bytes());
+    if (free_bytes >= need) return {};
+    return "not enough space in " + dir.string() +
+           " for the checked copy restore works from: " + std::to_string(need) + " bytes needed, " +
+           std::to_string(free_bytes) + " free";
+}
 
 }  // namespace
+
+// Meta-commands are found by the same scanner that splits statements, so one in a string is not one.
+std::vector<std::string> globals_statements(const std::string& text, std::string& problem) {
+    auto scan = sql::scan_sql(text);
+    if (scan.unterminated) {
+        problem = "globals.sql ends inside a quoted string, comment or dollar-quoted body";
+        return {};
+    }
+    static const std::regex allowed(R"(\\(un)?restrict [A-Za-z0-9]+[ \t\r]*)");
+    std::string cleaned = text;
+    for (const auto& mc : scan.meta_commands) {
+        std::size_t line_start = mc.begin;
+        while (line_start > 0 && text[line_start - 1] != '\n') --line_start;
+        bool alone = text.find_first_not_of(" \t", line_start) == mc.begin;
+        std::string command = text.substr(mc.begin, mc.end - mc.begin);
+        if (!alone || !std::regex_match(command, allowed)) {
+            std::string word = command.substr(0, command.find_first_of(" \t\r"));
+            for (auto& ch : word)
+                if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+            problem = "globals.sql line " + std::to_string(sql::position_of(text, mc.begin).line) +
+                      ": psql meta-command " + word.substr(0, 40) +
+                      " refused (only pg_dumpall's \\restrict and \\unrestrict lines are accepted); nothing "
+                      "was run";
+            return {};
+        }
+        cleaned.replace(mc.begin, mc.end - mc.begin, mc.end - mc.begin, ' ');
+    }
+    std::vector<std::string> out;
+    for (const auto& st : sql::scan_sql(cleaned).statements)
+        out.push_back(cleaned.substr(st.begin, st.end - st.begin));
+    return out;
+}
 
 std::int64_t count_user_tables(const std::string& url) {
     auto c = pg::connect(url);
@@ -47,7 +115,7 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
         return out;
     };
     auto folder = c.settings.dir / id;
-    if (classify_entry(id) != EntryKind::published || !fs::is_directory(folder))
+    if (classify_entry(id) != EntryKind::published || !fs::is_directory(fs::symlink_status(folder)))
         return finish("no backup " + id + " in " + c.settings.dir.string());
     remove_scratch_leftovers(c.settings.dir);  // decoded copies a killed restore or verify left behind
     BackupInUse in_use(folder);                // prune keeps it until the restore ends
@@ -58,6 +126,15 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
     } catch (const std::exception& e) {
         return finish(e.what());
     }
+    if (m.id != id) return finish("manifest.json of " + id + " names another backup");
+    auto trust = check_manifest_trust(m, c.encryption_key);
+    if (!trust.problems.empty()) return finish(join(trust.problems) + "; nothing was restored");
+    for (const auto& w : trust.warnings) {
+        out.warnings.push_back(w);
+        log::warn("backup", "restoring an unauthenticated backup", {{"id", id}, {"warning", w}});
+    }
+    if (auto layout = layout_problems(m); !layout.empty())
+        return finish(join(layout) + "; nothing was restored");
     if (m.encryption != "none" && !c.encryption_key)
         return finish("backup " + id +
                       " is encrypted: set backups.encryption.key (the key it was made with)");
@@ -74,35 +151,49 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
         }
     } catch (const std::exception& e) {
         return finish("cannot connect to target database " + pg::redact_url(o.target_url) + ": " +
-                      redact(e.what()));
+                      pg::scrub_error(o.target_url, e.what()));
     }
+    if (auto p = space_problem(c.settings.dir, m); !p.empty()) return finish(p);
+
+    // Every byte restore uses is read once, hashed, and copied: a file swapped after the check is never read.
+    std::optional<ScratchDir> scratch;
+    VerifiedCopy copy;
+    try {
+        scratch.emplace(restore_scratch_path(c.settings.dir, id));
+        Progress shown(c.progress, "restore: check and copy");
+        copy = copy_verified(folder, m, c.encryption_key, scratch->path(),
+                             [&](std::uint64_t n) { shown.update(n); });
+    } catch (const std::exception& e) {
+        return finish(std::string("scratch copy: ") + e.what());
+    }
+    if (!copy.problems.empty())
+        return finish("backup " + id + " does not match its manifest: " + join(copy.problems) +
+                      "; nothing was restored");
+    std::vector<std::string> statements;
+    if (o.with_globals) {
+        std::string problem;
+        statements = globals_statements(copy.globals_sql, problem);
+        if (!problem.empty()) return finish(problem);
+    }
+
     log::info("backup", "restore started", {{"id", id}, {"target", pg::redact_url(o.target_url)}});
     auto tc = tool_connection(o.target_url);
-
     if (o.with_globals) {
-        StringSink globals;
         try {
-            decode_file(folder / "globals.sql", globals, m, c.encryption_key, false);
+            auto failures = replay_globals(o.target_url, statements);
+            // Roles that already exist fail their CREATE ROLE; that is expected on a live server.
+            if (!failures.empty()) {
+                log::warn("backup", "globals restored with errors",
+                          {{"failed_statements", failures.size()}, {"first", redact(failures.front())}});
+                out.warnings.push_back(
+                    "globals.sql: " + std::to_string(failures.size()) + " of " +
+                    std::to_string(statements.size()) +
+                    " statements failed (e.g. roles that exist already): " + redact(failures.front()));
+            }
         } catch (const std::exception& e) {
-            return finish(std::string("globals.sql: ") + e.what());
+            return finish(std::string("restoring globals failed: ") +
+                          pg::scrub_error(o.target_url, e.what()));
         }
-        ProcessOptions p;
-        p.argv = {"psql",          "--no-psqlrc",           "--quiet",
-                  "--no-password", "--set=ON_ERROR_STOP=0", "--dbname=" + tc.conninfo};
-        p.env = tc.env;
-        p.stdin_fd = ProcessOptions::kPipe;
-        p.stdout_fd = ProcessOptions::kPipe;
-        p.stderr_fd = ProcessOptions::kPipe;
-        ProcessResult r;
-        try {
-            r = run_process(p, std::chrono::minutes(10), globals.text);
-        } catch (const std::exception& e) {
-            return finish(std::string("psql: ") + e.what());
-        }
-        if (!r.ok()) return finish("restoring globals failed (" + describe_status(r.status) + "): " + r.err);
-        // Roles that already exist make psql complain; that is expected on a live server.
-        if (!r.err.empty())
-            log::warn("backup", "globals restored with notices", {{"psql", r.err.substr(0, 2000)}});
     }
 
     std::vector<std::string> args{"--dbname=" + tc.conninfo, "--no-password"};
@@ -112,12 +203,11 @@ RestoreOutcome restore_backup(const BackupConfig& c, const std::string& id, cons
     }
     PgRestoreRun run;
     try {
-        run = run_pg_restore(folder, m, c.encryption_key, args, tc.env, std::max(1, o.jobs),
-                             restore_scratch_path(c.settings.dir, id), c.progress);
+        run = run_pg_restore_on(copy.dump, args, tc.env, std::max(1, o.jobs));
     } catch (const std::exception& e) {
         return finish(std::string("pg_restore: ") + e.what());
     }
-    if (!run.ok()) return finish(run.error());
+    if (!run.ok()) return finish(pg::scrub_error(o.target_url, run.error()));
     log::info("backup", "restore finished", {{"id", id}, {"target", pg::redact_url(o.target_url)}});
     return finish({});
 }

@@ -2,13 +2,17 @@
 #include "backup/restore_io.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <optional>
 #include <system_error>
 
+#include "backup/backup_files.hpp"
 #include "backup/progress.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
@@ -87,9 +91,9 @@ void remove_scratch_leftovers(const std::filesystem::path& dir) {
     }
 }
 
-void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManifest& m,
-                 const std::optional<Secret>& key, bool decompress,
-                 const std::function<void(std::uint64_t)>& on_bytes) {
+void decode_file(const std::filesystem::path& folder, const std::string& rel, Sink& sink,
+                 const BackupManifest& m, const std::optional<Secret>& key, bool decompress,
+                 const std::function<void(std::uint64_t)>& on_bytes, const std::atomic<bool>* cancel) {
     Sink* head = &sink;
     std::unique_ptr<Sink> zstd, dec;
     if (decompress && m.compression.rfind("zstd", 0) == 0) {
@@ -99,13 +103,20 @@ void decode_file(const std::filesystem::path& src, Sink& sink, const BackupManif
     if (m.encryption != "none") {
         if (!key)
             throw StreamError("backup " + m.id + " is encrypted: set backups.encryption.key to its key");
-        dec = make_decryptor(*head, *key);
+        dec = make_decryptor(*head, *key, file_binding(m.id, rel), !m.mac.empty());
         head = dec.get();
     }
-    pump_file(src, *head, on_bytes);
+    Fd dir = open_backup_folder(folder);
+    Fd in = open_backup_file(dir, rel);
+    pump_fd(in.get(), *head, rel, [&](std::uint64_t n) {
+        if (cancel && cancel->load()) throw Cancelled();
+        if (on_bytes) on_bytes(n);
+    });
+    head->finish();
 }
 
 std::string PgRestoreRun::error() const {
+    if (cancelled) return "cancelled";
     std::string e;
     if (!decode_error.empty()) e = decode_error;
     if (status != 0 && status != -1) {  // -1: pg_restore never ran
@@ -122,26 +133,66 @@ bool needs_decoding(const BackupManifest& m) {
     return m.encryption != "none" || (m.format == "custom" && m.compression.rfind("zstd", 0) == 0);
 }
 
-PgRestoreRun run_tool(std::vector<std::string> argv, const std::map<std::string, std::string>& env) {
+// pg_restore's standard input: a child that stops reading (waiting for a lock) must not block a cancel, so
+// the pipe is non-blocking and each write waits in poll() with the cancel flag checked.
+class ChildInput : public Sink {
+  public:
+    ChildInput(int fd, const std::atomic<bool>* cancel) : fd_(fd), cancel_(cancel) {
+        ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    }
+    void write(const std::uint8_t* data, std::size_t size) override {
+        while (size > 0) {
+            if (cancel_ && cancel_->load()) throw Cancelled();
+            pollfd p{fd_, POLLOUT, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            ssize_t n = ::write(fd_, data, size);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+            if (n < 0) throw StreamError(std::string("write pg_restore input: ") + std::strerror(errno));
+            data += n;
+            size -= static_cast<std::size_t>(n);
+        }
+    }
+    void finish() override {}
+
+  private:
+    int fd_;
+    const std::atomic<bool>* cancel_;
+};
+
+PgRestoreRun run_tool(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
+                      const std::atomic<bool>* cancel) {
     Capture err;
     ProcessOptions o;
     o.argv = std::move(argv);
     o.env = env;
+    o.inherit_env = false;  // a tool gets libpq's variables and its password, nothing else of steward's
     o.stdout_fd = ProcessOptions::kDevNull;
     o.stderr_fd = err.fd();
     PgRestoreRun run;
     Child child = spawn(o);
-    run.status = child.wait();
+    auto st = wait_or_cancel(child, cancel);
+    run.cancelled = !st;
+    run.status = st.value_or(-1);
     run.stderr_text = err.text();
     return run;
 }
 
 }  // namespace
 
+PgRestoreRun run_pg_restore_on(const std::filesystem::path& input, std::vector<std::string> args,
+                               const std::map<std::string, std::string>& env, int jobs) {
+    std::vector<std::string> argv{"pg_restore"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (jobs > 1) argv.push_back("--jobs=" + std::to_string(jobs));
+    argv.push_back(input.string());
+    return run_tool(argv, env, nullptr);
+}
+
 PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const BackupManifest& m,
                             const std::optional<Secret>& key, std::vector<std::string> args,
                             const std::map<std::string, std::string>& env, int jobs,
-                            const std::filesystem::path& scratch, bool progress) {
+                            const std::filesystem::path& scratch, bool progress,
+                            const std::atomic<bool>* cancel) {
     Progress shown(progress, "restore: read");
     auto on_bytes = [&](std::uint64_t n) { shown.update(n); };
     std::vector<std::string> argv{"pg_restore"};
@@ -153,7 +204,7 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
     if (m.format == "directory") {
         if (m.encryption == "none") {
             argv.push_back(dump.string());
-            return run_tool(argv, env);
+            return run_tool(argv, env, cancel);
         }
         std::optional<ScratchDir> tmp;
         try {
@@ -161,19 +212,22 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
             for (const auto& f : m.files) {
                 if (f.path.rfind("dump/", 0) != 0) continue;
                 FileSink out(tmp->path() / std::filesystem::path(f.path).filename());
-                decode_file(backup_dir / f.path, out, m, key, false);
+                decode_file(backup_dir, f.path, out, m, key, false, {}, cancel);
             }
+        } catch (const Cancelled&) {
+            run.cancelled = true;
+            return run;
         } catch (const std::exception& e) {
             run.decode_error = e.what();
             return run;
         }
         argv.push_back(tmp->path().string());
-        return run_tool(argv, env);
+        return run_tool(argv, env, cancel);
     }
 
     if (!needs_decoding(m)) {
         argv.push_back(dump.string());
-        return run_tool(argv, env);
+        return run_tool(argv, env, cancel);
     }
     if (jobs > 1) {  // pg_restore cannot run parallel jobs from standard input
         std::optional<ScratchDir> tmp;
@@ -182,13 +236,16 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
             tmp.emplace(scratch);
             file = tmp->path() / "dump";
             FileSink out(file);
-            decode_file(dump, out, m, key, true, on_bytes);
+            decode_file(backup_dir, "dump", out, m, key, true, on_bytes, cancel);
+        } catch (const Cancelled&) {
+            run.cancelled = true;
+            return run;
         } catch (const std::exception& e) {
             run.decode_error = e.what();
             return run;
         }
         argv.push_back(file.string());
-        return run_tool(argv, env);
+        return run_tool(argv, env, cancel);
     }
 
     // Stream: steward decodes, pg_restore reads standard input.
@@ -197,18 +254,24 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
     ProcessOptions o;
     o.argv = argv;
     o.env = env;
+    o.inherit_env = false;
     o.stdin_fd = ProcessOptions::kPipe;
     o.stdout_fd = ProcessOptions::kDevNull;
     o.stderr_fd = err.fd();
     Child child = spawn(o);
     try {
-        FdSink in(child.stdin_fd(), "pg_restore input");
-        decode_file(dump, in, m, key, true, on_bytes);
+        ChildInput in(child.stdin_fd(), cancel);
+        decode_file(backup_dir, "dump", in, m, key, true, on_bytes, cancel);
+    } catch (const Cancelled&) {
+        child.signal(SIGKILL);
+        run.cancelled = true;
     } catch (const std::exception& e) {
         run.decode_error = e.what();
     }
     child.close_stdin();
-    run.status = child.wait();
+    auto st = wait_or_cancel(child, cancel);
+    run.cancelled = run.cancelled || !st;
+    run.status = st.value_or(-1);
     run.stderr_text = err.text();
     // pg_restore's own complaint explains a broken pipe better than EPIPE does.
     if (run.status != 0 && run.decode_error.find("Broken pipe") != std::string::npos)

@@ -15,7 +15,9 @@ namespace steward::backup {
 namespace {
 
 constexpr std::size_t kChunk = 1 << 20;
-constexpr char kMagic[8] = {'S', 'T', 'W', 'D', 'E', 'N', 'C', '1'};
+constexpr std::size_t kMagicSize = 8;
+constexpr char kMagic[kMagicSize] = {'S', 'T', 'W', 'D', 'E', 'N', 'C', '1'};       // unbound (older)
+constexpr char kMagicBound[kMagicSize] = {'S', 'T', 'W', 'D', 'E', 'N', 'C', '2'};  // chunks carry binding
 
 [[noreturn]] void fail_errno(const std::string& what) {
     throw StreamError(what + ": " + std::strerror(errno));
@@ -113,24 +115,34 @@ class ZstdDecompressor : public Sink {
     bool pending_ = false;
 };
 
-void derive_key(const Secret& key, unsigned char out[crypto_secretstream_xchacha20poly1305_KEYBYTES]) {
+// A 32-byte key for one purpose ("steward-backup-key-v1", "steward-manifest-mac-v1") from the configured key.
+void derive(const Secret& key, const char* context, unsigned char out[32]) {
     if (sodium_init() < 0) throw StreamError("libsodium initialisation failed");
     if (key.empty()) throw StreamError("encryption key is empty");
-    static const unsigned char context[] = "steward-backup-key-v1";
-    crypto_generichash(out, crypto_secretstream_xchacha20poly1305_KEYBYTES,
-                       reinterpret_cast<const unsigned char*>(key.reveal().data()), key.size(), context,
-                       sizeof context - 1);
+    crypto_generichash(out, 32, reinterpret_cast<const unsigned char*>(key.reveal().data()), key.size(),
+                       reinterpret_cast<const unsigned char*>(context), std::strlen(context));
+}
+
+void derive_key(const Secret& key, unsigned char out[crypto_secretstream_xchacha20poly1305_KEYBYTES]) {
+    static_assert(crypto_secretstream_xchacha20poly1305_KEYBYTES == 32);
+    derive(key, "steward-backup-key-v1", out);
+}
+
+const unsigned char* bytes_of(const std::string& s) {
+    return reinterpret_cast<const unsigned char*>(s.data());
 }
 
 class Encryptor : public Sink {
   public:
-    Encryptor(Sink& next, const Secret& key) : next_(next) {
+    Encryptor(Sink& next, const Secret& key, std::string binding)
+        : next_(next), binding_(std::move(binding)) {
         unsigned char k[crypto_secretstream_xchacha20poly1305_KEYBYTES];
         derive_key(key, k);
         unsigned char header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
         crypto_secretstream_xchacha20poly1305_init_push(&state_, header, k);
         sodium_memzero(k, sizeof k);
-        next_.write(reinterpret_cast<const std::uint8_t*>(kMagic), sizeof kMagic);
+        next_.write(reinterpret_cast<const std::uint8_t*>(binding_.empty() ? kMagic : kMagicBound),
+                    kMagicSize);
         next_.write(header, sizeof header);
         buf_.reserve(kChunk);
         out_.resize(kChunk + crypto_secretstream_xchacha20poly1305_ABYTES);
@@ -153,11 +165,13 @@ class Encryptor : public Sink {
     void push(unsigned char tag) {
         unsigned long long n = 0;
         crypto_secretstream_xchacha20poly1305_push(&state_, out_.data(), &n, buf_.data(), buf_.size(),
-                                                   nullptr, 0, tag);
+                                                   binding_.empty() ? nullptr : bytes_of(binding_),
+                                                   binding_.size(), tag);
         next_.write(out_.data(), static_cast<std::size_t>(n));
         buf_.clear();
     }
     Sink& next_;
+    std::string binding_;
     crypto_secretstream_xchacha20poly1305_state state_{};
     std::vector<std::uint8_t> buf_;
     std::vector<std::uint8_t> out_;
@@ -165,21 +179,33 @@ class Encryptor : public Sink {
 
 class Decryptor : public Sink {
   public:
-    Decryptor(Sink& next, const Secret& key) : next_(next) {
+    Decryptor(Sink& next, const Secret& key, std::string binding, bool bound)
+        : next_(next), binding_(std::move(binding)), bound_(bound) {
         derive_key(key, key_);
         out_.resize(kChunk);
     }
     ~Decryptor() override { sodium_memzero(key_, sizeof key_); }
     void write(const std::uint8_t* data, std::size_t size) override {
-        constexpr std::size_t head = sizeof kMagic + crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+        constexpr std::size_t head = kMagicSize + crypto_secretstream_xchacha20poly1305_HEADERBYTES;
         constexpr std::size_t frame = kChunk + crypto_secretstream_xchacha20poly1305_ABYTES;
         buf_.insert(buf_.end(), data, data + size);
         if (!started_) {
             if (buf_.size() < head) return;
-            if (std::memcmp(buf_.data(), kMagic, sizeof kMagic) != 0)
-                throw StreamError("decrypt: not a steward encrypted file");
-            if (crypto_secretstream_xchacha20poly1305_init_pull(&state_, buf_.data() + sizeof kMagic, key_) !=
-                0)
+            bool v1 = std::memcmp(buf_.data(), kMagic, kMagicSize) == 0;
+            bool v2 = std::memcmp(buf_.data(), kMagicBound, kMagicSize) == 0;
+            if (!v1 && !v2) throw StreamError("decrypt: not a steward encrypted file");
+            if (v1 && bound_)
+                throw StreamError(
+                    "decrypt: an older file that is not bound to its backup, in an authenticated backup (was "
+                    "it "
+                    "copied in from another backup?)");
+            if (v2 && !bound_)
+                throw StreamError(
+                    "decrypt: the file is bound to its backup but the manifest carries no MAC (was the "
+                    "manifest "
+                    "altered?)");
+            if (v1) binding_.clear();
+            if (crypto_secretstream_xchacha20poly1305_init_pull(&state_, buf_.data() + kMagicSize, key_) != 0)
                 throw StreamError("decrypt: invalid header");
             buf_.erase(buf_.begin(), buf_.begin() + head);
             started_ = true;
@@ -208,13 +234,18 @@ class Decryptor : public Sink {
         if (final_) throw StreamError("decrypt: data after the final chunk");
         unsigned long long mlen = 0;
         unsigned char tag = 0;
-        if (crypto_secretstream_xchacha20poly1305_pull(&state_, out_.data(), &mlen, &tag, c, n, nullptr, 0) !=
-            0)
-            throw StreamError("decrypt: authentication failed (wrong key or corrupted data)");
+        if (crypto_secretstream_xchacha20poly1305_pull(&state_, out_.data(), &mlen, &tag, c, n,
+                                                       binding_.empty() ? nullptr : bytes_of(binding_),
+                                                       binding_.size()) != 0)
+            throw StreamError(
+                "decrypt: authentication failed (wrong key, corrupted data, or a file of another backup or "
+                "path)");
         if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) final_ = true;
         next_.write(out_.data(), static_cast<std::size_t>(mlen));
     }
     Sink& next_;
+    std::string binding_;
+    bool bound_;
     unsigned char key_[crypto_secretstream_xchacha20poly1305_KEYBYTES];
     crypto_secretstream_xchacha20poly1305_state state_{};
     std::vector<std::uint8_t> buf_;
@@ -261,11 +292,39 @@ std::unique_ptr<Sink> make_zstd_compressor(Sink& next, int level, int workers) {
     return std::make_unique<ZstdCompressor>(next, level, workers);
 }
 std::unique_ptr<Sink> make_zstd_decompressor(Sink& next) { return std::make_unique<ZstdDecompressor>(next); }
-std::unique_ptr<Sink> make_encryptor(Sink& next, const Secret& key) {
-    return std::make_unique<Encryptor>(next, key);
+std::unique_ptr<Sink> make_encryptor(Sink& next, const Secret& key, const std::string& binding) {
+    return std::make_unique<Encryptor>(next, key, binding);
 }
-std::unique_ptr<Sink> make_decryptor(Sink& next, const Secret& key) {
-    return std::make_unique<Decryptor>(next, key);
+std::unique_ptr<Sink> make_decryptor(Sink& next, const Secret& key, const std::string& binding, bool bound) {
+    if (bound && binding.empty()) throw StreamError("decrypt: no binding for a bound file");
+    return std::make_unique<Decryptor>(next, key, binding, bound);
+}
+
+std::string file_binding(const std::string& id, const std::string& path) {
+    return std::string("steward-backup-file-v2") + '\0' + id + '\0' + path;
+}
+
+std::string manifest_mac(const Secret& key, const std::string& message) {
+    unsigned char k[crypto_auth_KEYBYTES];
+    static_assert(crypto_auth_KEYBYTES == 32);
+    derive(key, "steward-manifest-mac-v1", k);
+    unsigned char mac[crypto_auth_BYTES];
+    crypto_auth(mac, bytes_of(message), message.size(), k);
+    sodium_memzero(k, sizeof k);
+    return to_hex(mac, sizeof mac);
+}
+
+bool manifest_mac_matches(const Secret& key, const std::string& message, const std::string& mac_hex) {
+    unsigned char k[crypto_auth_KEYBYTES];
+    derive(key, "steward-manifest-mac-v1", k);
+    unsigned char mac[crypto_auth_BYTES];
+    std::size_t len = 0;
+    bool parsed =
+        sodium_hex2bin(mac, sizeof mac, mac_hex.data(), mac_hex.size(), nullptr, &len, nullptr) == 0 &&
+        len == sizeof mac;
+    bool ok = parsed && crypto_auth_verify(mac, bytes_of(message), message.size(), k) == 0;
+    sodium_memzero(k, sizeof k);
+    return ok;
 }
 
 std::uint64_t pump_fd(int fd, Sink& sink, const std::string& what,

@@ -18,6 +18,12 @@ class StreamError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Thrown when the caller's cancel flag is set (the daemon is stopping): children are killed, nothing kept.
+class Cancelled : public StreamError {
+  public:
+    Cancelled() : StreamError("cancelled") {}
+};
+
 // A stage that takes bytes; finish() flushes and closes the chain behind it.
 class Sink {
   public:
@@ -71,10 +77,22 @@ class NullSink : public Sink {
 std::unique_ptr<Sink> make_zstd_compressor(Sink& next, int level, int workers);
 // zstd decompression; finish() fails on a truncated frame.
 std::unique_ptr<Sink> make_zstd_decompressor(Sink& next);
-// libsodium secretstream (XChaCha20-Poly1305) with a key derived from `key`.
-std::unique_ptr<Sink> make_encryptor(Sink& next, const Secret& key);
-// Inverse; fails on a wrong key, tampering, or a missing final chunk (truncation).
-std::unique_ptr<Sink> make_decryptor(Sink& next, const Secret& key);
+// libsodium secretstream (XChaCha20-Poly1305) with a key derived from `key`. A non-empty `binding` (see
+// file_binding) is the additional data of every chunk: the file then decrypts only as that file of that
+// backup. Empty writes the older, unbound format (backups made before binding).
+std::unique_ptr<Sink> make_encryptor(Sink& next, const Secret& key, const std::string& binding = {});
+// Inverse; fails on a wrong key, tampering, a missing final chunk (truncation), a file bound to another
+// backup or path, and a format other than `bound` asks for (a bound file in a backup whose manifest lost its
+// MAC; an unbound, older file in an authenticated backup).
+std::unique_ptr<Sink> make_decryptor(Sink& next, const Secret& key, const std::string& binding, bool bound);
+
+// The additional data that binds an encrypted file to backup `id` and its path in the backup folder.
+std::string file_binding(const std::string& id, const std::string& path);
+
+// HMAC-SHA-512-256 (libsodium crypto_auth) of `message` under a key derived from `key` (hex), and its
+// constant-time check. Authenticates a backup's manifest.
+std::string manifest_mac(const Secret& key, const std::string& message);
+bool manifest_mac_matches(const Secret& key, const std::string& message, const std::string& mac_hex);
 
 // Reads a whole fd into `sink` (not finishing it); `on_bytes` is told the running total.
 std::uint64_t pump_fd(int fd, Sink& sink, const std::string& what,

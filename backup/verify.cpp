@@ -3,6 +3,7 @@
 #include <chrono>
 #include <pqxx/pqxx>
 
+#include "backup/backup_files.hpp"
 #include "backup/internal.hpp"
 #include "backup/lock.hpp"
 #include "backup/pg_tools.hpp"
@@ -13,28 +14,6 @@
 namespace steward::backup {
 namespace fs = std::filesystem;
 namespace {
-
-void check_hashes(const fs::path& folder, const BackupManifest& m, VerifyOutcome& v) {
-    if (m.files.empty()) v.problems.push_back("manifest lists no files");
-    for (const auto& f : m.files) {
-        auto p = folder / f.path;
-        std::error_code ec;
-        if (!fs::is_regular_file(p, ec)) {
-            v.problems.push_back(f.path + ": missing");
-            continue;
-        }
-        try {
-            auto d = digest_file(p);
-            if (d.bytes != f.bytes)
-                v.problems.push_back(f.path + ": size " + std::to_string(d.bytes) + " bytes, manifest says " +
-                                     std::to_string(f.bytes));
-            else if (d.sha256 != f.sha256)
-                v.problems.push_back(f.path + ": SHA-256 mismatch (file changed or corrupted)");
-        } catch (const std::exception& e) {
-            v.problems.push_back(f.path + ": " + e.what());
-        }
-    }
-}
 
 void restore_check(const BackupConfig& c, const fs::path& folder, const BackupManifest& m, VerifyOutcome& v) {
     auto info = pg::parse_conninfo(c.database_url);
@@ -58,8 +37,11 @@ void restore_check(const BackupConfig& c, const fs::path& folder, const BackupMa
         auto run = run_pg_restore(
             folder, m, c.encryption_key,
             {"--dbname=" + tc.conninfo, "--no-owner", "--no-privileges", "--exit-on-error", "--no-password"},
-            tc.env, 1, verify_scratch_path(c.settings.dir, m.id));
-        if (!run.ok()) {
+            tc.env, 1, verify_scratch_path(c.settings.dir, m.id), false, c.cancel.get());
+        if (run.cancelled) {
+            v.cancelled = true;
+            v.problems.push_back("cancelled");
+        } else if (!run.ok()) {
             v.problems.push_back("scratch restore failed: " + run.error());
         } else {
             auto sc = pg::connect(pg::to_conninfo(info, {{"dbname", scratch}}));
@@ -101,27 +83,32 @@ VerifyOutcome verify_folder(const BackupConfig& c, const fs::path& folder, const
         v.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         return v;
     };
-    check_hashes(folder, m, v);
+    // The list of files first: a path outside the folder is never read, a missing dump never passes.
+    v.problems = layout_problems(m);
+    if (!v.problems.empty()) return done();
+    v.problems = check_files(folder, m);
     if (!v.problems.empty()) return done();
     if (m.encryption != "none" && !c.encryption_key) {
         v.problems.push_back("backup is encrypted: set backups.encryption.key to verify it");
         return done();
     }
     try {
-        auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, {}, 1,
-                                  verify_scratch_path(c.settings.dir, m.id));
+        auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, pg::tool_environment(),
+                                  1, verify_scratch_path(c.settings.dir, m.id), false, c.cancel.get());
+        if (run.cancelled) {
+            v.cancelled = true;
+            v.problems.push_back("cancelled");
+            return done();
+        }
         if (!run.ok()) v.problems.push_back("archive unreadable: " + run.error());
     } catch (const std::exception& e) {  // pg_restore missing, scratch folder unusable
         v.problems.push_back(std::string("pg_restore: ") + e.what());
     }
-    for (const auto& f : m.files) {
-        if (f.path != "globals.sql") continue;
-        try {
-            NullSink null;
-            decode_file(folder / f.path, null, m, c.encryption_key, false);
-        } catch (const std::exception& e) {
-            v.problems.push_back(std::string("globals.sql: ") + e.what());
-        }
+    try {
+        NullSink null;
+        decode_file(folder, "globals.sql", null, m, c.encryption_key, false);
+    } catch (const std::exception& e) {
+        v.problems.push_back(std::string("globals.sql: ") + e.what());
     }
     if (v.problems.empty() && level == BackupsSpec::Verify::restore) {
         try {
@@ -137,7 +124,7 @@ VerifyOutcome verify_backup(const BackupConfig& c, const std::string& id, Backup
     VerifyOutcome v;
     v.level = level == BackupsSpec::Verify::restore ? "restore" : "full";
     auto folder = c.settings.dir / id;
-    if (classify_entry(id) != EntryKind::published || !fs::is_directory(folder)) {
+    if (classify_entry(id) != EntryKind::published || !fs::is_directory(fs::symlink_status(folder))) {
         v.problems.push_back("no backup " + id + " in " + c.settings.dir.string());
         return v;
     }
@@ -154,7 +141,28 @@ VerifyOutcome verify_backup(const BackupConfig& c, const std::string& id, Backup
         v.problems.push_back(e.what());
         return v;
     }
-    return verify_folder(c, folder, m, level);
+    if (m.id != id) {
+        v.problems.push_back("manifest.json of " + id + " names another backup (" + m.id + ")");
+        return v;
+    }
+    auto trust = check_manifest_trust(m, c.encryption_key);
+    if (!trust.problems.empty()) {
+        v.problems = trust.problems;
+        return v;
+    }
+    auto finished = parse_iso_utc(m.finished);
+    bool future = finished && *finished > std::chrono::system_clock::now() + kClockSkewTolerance;
+    auto out = verify_folder(c, folder, m, level);
+    out.warnings = trust.warnings;
+    for (const auto& w : trust.warnings)
+        log::warn("backup", "verifying an unauthenticated backup", {{"id", id}, {"warning", w}});
+    if (future) {
+        out.problems.push_back(
+            "finished " + m.finished + " lies in the future: the clock of host " + m.host +
+            " was wrong when it made the backup (retention and age figures are off until it is gone)");
+        out.ok = false;
+    }
+    return out;
 }
 
 }  // namespace steward::backup

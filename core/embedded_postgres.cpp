@@ -5,17 +5,23 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <openssl/rand.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstring>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include "core/log.hpp"
 #include "core/pg.hpp"
+#include "core/secret.hpp"
 
 namespace steward {
 namespace {
@@ -32,7 +38,117 @@ void chown_to(const std::filesystem::path& p, const std::string& user) {
                                              user, std::strerror(errno)));
 }
 
+constexpr const char* kServerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// What the server and initdb get: nothing of steward's environment, which holds its secrets.
+std::map<std::string, std::string> server_env(const std::filesystem::path& dir) {
+    return {{"PATH", kServerPath}, {"LANG", "C.UTF-8"}, {"PGDATA", dir.string()}};
+}
+
+// Only password connections on loopback; there is no unix socket (unix_socket_directories is empty).
+constexpr const char* kHba =
+    "# Written by steward at every start: the embedded server admits password (scram-sha-256)\n"
+    "# connections on loopback only, never trust. The password is in steward-password (mode 0600).\n"
+    "host all all 127.0.0.1/32 scram-sha-256\n"
+    "host all all ::1/128 scram-sha-256\n";
+
+std::string random_password() {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::string out;
+    while (out.size() < 32) {
+        unsigned char b[64];
+        if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("embedded PostgreSQL: no random bytes");
+        for (unsigned char c : b)
+            if (c < 248 && out.size() < 32) out += alphabet[c % 62];  // 248 = 4 * 62: no modulo bias
+    }
+    return out;
+}
+
+std::string read_small_file(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::string s;
+    std::getline(in, s);
+    return s;
+}
+
+// Writes `content` to `p` through a temporary file (mode 0600), owned by `user` when set.
+void write_private_file(const std::filesystem::path& p, const std::string& content,
+                        const std::optional<std::string>& user) {
+    auto tmp = p.string() + ".tmp";
+    ::unlink(tmp.c_str());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        throw std::runtime_error(
+            fmt::format("embedded PostgreSQL: cannot write {}: {}", tmp, std::strerror(errno)));
+    bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+              ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) throw std::runtime_error(fmt::format("embedded PostgreSQL: cannot write {}", tmp));
+    if (user) chown_to(tmp, *user);
+    if (::rename(tmp.c_str(), p.c_str()) != 0)
+        throw std::runtime_error(
+            fmt::format("embedded PostgreSQL: cannot write {}: {}", p.string(), std::strerror(errno)));
+}
+
+std::string url_encode(const std::string& v) {
+    std::string out;
+    for (unsigned char c : v) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+            out += static_cast<char>(c);
+        else
+            out += fmt::format("%{:02X}", c);
+    }
+    return out;
+}
+
 }  // namespace
+
+std::filesystem::path EmbeddedPostgres::password_file(const std::filesystem::path& dir) {
+    return dir / "steward-password";
+}
+
+// Gives the cluster its password (a new one, or one made by an older steward with trust) and its pg_hba.conf.
+void EmbeddedPostgres::secure(const std::optional<std::string>& user) {
+    const auto& dir = options_.dir;
+    auto file = password_file(dir);
+    std::string pw = read_small_file(file);
+    if (pw.empty()) {
+        pw = options_.password.empty() ? random_password() : options_.password;
+        if (pw.find_first_of("\n\r") != std::string::npos)
+            throw std::runtime_error("embedded PostgreSQL: the password must be one line");
+        register_redaction(pw);
+        log::info("postgres", "setting the embedded superuser's password (password authentication only)",
+                  {{"dir", dir.string()}});
+        // Single-user mode: no server runs, so no one can connect while trust may still be configured.
+        std::string quoted;
+        for (char c : pw) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+        ProcessOptions single;
+        single.argv = {(options_.bin_dir / "postgres").string(), "--single", "-D", dir.string()};
+        if (!options_.durable) single.argv.push_back("-F");
+        single.argv.push_back("postgres");
+        single.inherit_env = false;
+        single.env = server_env(dir);
+        single.user = user;
+        single.cwd = dir;
+        auto r = run_process(single, std::chrono::minutes(2),
+                             "ALTER ROLE postgres WITH PASSWORD '" + quoted + "'\n");
+        std::string out = redact(r.err.empty() ? r.out : r.err);
+        if (!r.ok() || r.err.find("ERROR") != std::string::npos || r.out.find("ERROR") != std::string::npos)
+            throw std::runtime_error(fmt::format(
+                "embedded PostgreSQL: cannot set the superuser's password (exit {}): {}", r.status, out));
+        write_private_file(dir / "pg_hba.conf", kHba, user);
+        write_private_file(file, pw + "\n", user);
+    }
+    std::stringstream hba;
+    hba << std::ifstream(dir / "pg_hba.conf").rdbuf();
+    if (hba.str() != kHba)
+        write_private_file(dir / "pg_hba.conf", kHba, user);  // never trust, whoever edited it
+    std::error_code ec;
+    std::filesystem::permissions(
+        file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+    password_ = pw;
+    register_redaction(pw);
+}
 
 int free_loopback_port() {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -60,7 +176,10 @@ EmbeddedPostgres::~EmbeddedPostgres() {
 }
 
 std::string EmbeddedPostgres::url(const std::string& database) const {
-    return fmt::format("postgresql://postgres@127.0.0.1:{}/{}", options_.port, database);
+    if (password_.empty())
+        return fmt::format("postgresql://postgres@127.0.0.1:{}/{}", options_.port, database);
+    return fmt::format("postgresql://postgres:{}@127.0.0.1:{}/{}", url_encode(password_), options_.port,
+                       database);
 }
 
 void EmbeddedPostgres::start() {
@@ -79,6 +198,8 @@ void EmbeddedPostgres::start() {
         chown_to(dir, *user);
         ProcessOptions probe;
         probe.argv = {"test", "-w", dir.string(), "-a", "-x", dir.string()};
+        probe.inherit_env = false;
+        probe.env = server_env(dir);
         probe.user = user;
         if (!run_process(probe, std::chrono::seconds(10)).ok())
             throw std::runtime_error(
@@ -97,9 +218,12 @@ void EmbeddedPostgres::start() {
     if (!fs::exists(dir / "PG_VERSION")) {
         log::info("postgres", "initialising embedded cluster", {{"dir", dir.string()}});
         ProcessOptions init;
-        init.argv = {bin("initdb"), "-D",    dir.string(), "-U",   "postgres",
-                     "-A",          "trust", "-E",         "UTF8", "--locale=C"};
+        // reject until secure() has set the password and written steward's pg_hba.conf
+        init.argv = {bin("initdb"), "-D",     dir.string(), "-U",   "postgres",
+                     "-A",          "reject", "-E",         "UTF8", "--locale=C"};
         if (!options_.durable) init.argv.push_back("--no-sync");
+        init.inherit_env = false;
+        init.env = server_env(dir);
         init.user = user;
         init.cwd = dir;  // initdb complains when it cannot read the current folder (e.g. under /root)
         auto r = run_process(init, std::chrono::minutes(2));
@@ -118,6 +242,7 @@ void EmbeddedPostgres::start() {
                             "wait for it to finish",
                             dir.string(), pid));
     }
+    secure(user);
     if (pg::ping(url()))
         throw std::runtime_error(
             fmt::format("embedded PostgreSQL: port {} on 127.0.0.1 is already taken by another server; set "
@@ -144,6 +269,8 @@ void EmbeddedPostgres::start() {
             run.argv.push_back("-c");
             run.argv.push_back(s);
         }
+    run.inherit_env = false;
+    run.env = server_env(dir);
     run.user = user;
     run.stdout_fd = logfd >= 0 ? logfd : ProcessOptions::kDevNull;
     run.stderr_fd = run.stdout_fd;
@@ -169,6 +296,15 @@ void EmbeddedPostgres::start() {
         throw std::runtime_error(
             fmt::format("embedded PostgreSQL exited with status {} while starting; see {}", *st,
                         (dir / "postgres.log").string()));
+    try {  // the password in the folder must be the server's: a stale file is a clear error, not a hang
+        pg::connect(url(), std::chrono::seconds(10));
+    } catch (const std::exception& e) {
+        stop();
+        throw std::runtime_error(fmt::format(
+            "embedded PostgreSQL: cannot log in with the password in {} ({}); remove that file and start "
+            "again: steward then sets a new password",
+            password_file(dir).string(), redact(e.what())));
+    }
     log::info("postgres", "embedded PostgreSQL ready", {{"port", options_.port}, {"dir", dir.string()}});
 }
 

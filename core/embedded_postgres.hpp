@@ -1,8 +1,10 @@
 // A private PostgreSQL 15 on loopback, run as steward's child: database.embedded and the test harness.
+// It admits password (scram-sha-256) connections only and runs with a minimal environment.
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/process.hpp"
@@ -18,6 +20,9 @@ class EmbeddedPostgres {
         std::string os_user = "postgres";  // used only when steward runs as root
         bool durable = true;               // false: fsync=off (tests)
         std::chrono::seconds start_timeout{60};
+        // The superuser's password when a cluster is created (or an old trust cluster is secured);
+        // empty: a random one. An existing cluster keeps the password in its folder.
+        std::string password;
     };
 
     explicit EmbeddedPostgres(Options options);
@@ -32,13 +37,18 @@ class EmbeddedPostgres {
     void stop();
     bool running() const { return child_.running(); }
 
-    // postgresql://postgres@127.0.0.1:PORT/DB
+    // postgresql://postgres:PASSWORD@127.0.0.1:PORT/DB (the password once start() has read it)
     std::string url(const std::string& database = "postgres") const;
     int port() const { return options_.port; }
     const std::filesystem::path& dir() const { return options_.dir; }
 
+    // The file in the data folder (mode 0600) that keeps the superuser's password.
+    static std::filesystem::path password_file(const std::filesystem::path& dir);
+
   private:
+    void secure(const std::optional<std::string>& user);
     Options options_;
+    std::string password_;
     Child child_;
 };
 

@@ -6,10 +6,11 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
-#include <vector>
 #include <pqxx/pqxx>
 #include <stdexcept>
+#include <vector>
 
 #include "core/secret.hpp"
 
@@ -46,58 +47,6 @@ bool ConnInfo::is_loopback() const {
         start = end + 1;
     }
     return true;
-}
-
-namespace {
-
-// The parts of a connection string that may hold the password: a URI's userinfo after the first ':'
-// (up to the last '@', since an unencoded '@' may be part of it) and whatever follows "password=".
-std::vector<std::string> password_regions(const std::string& url) {
-    std::vector<std::string> out;
-    auto scheme = url.find("://");
-    if (scheme != std::string::npos) {
-        std::string rest = url.substr(scheme + 3);
-        auto at = rest.rfind('@');
-        auto colon = rest.find(':');
-        if (at != std::string::npos && colon != std::string::npos && colon < at)
-            out.push_back(rest.substr(colon + 1, at - colon - 1));
-    }
-    for (auto p = url.find("password"); p != std::string::npos; p = url.find("password", p + 1)) {
-        auto eq = url.find('=', p);
-        if (eq != std::string::npos) out.push_back(url.substr(eq + 1));
-    }
-    return out;
-}
-
-bool overlaps(const std::string& fragment, const std::string& region) {
-    if (fragment.size() < 3 || region.empty()) return false;
-    if (region.find(fragment) != std::string::npos || fragment.find(region) != std::string::npos) return true;
-    std::size_t k = std::min<std::size_t>({4, fragment.size(), region.size()});
-    for (std::size_t i = 0; i + k <= fragment.size(); ++i)
-        if (region.find(fragment.substr(i, k)) != std::string::npos) return true;
-    return false;
-}
-
-}  // namespace
-
-std::string safe_parse_error(const std::string& url, const std::string& error) {
-    auto regions = password_regions(url);
-    std::string out;
-    std::size_t pos = 0;
-    while (pos < error.size()) {
-        auto open = error.find('"', pos);
-        auto close = open == std::string::npos ? std::string::npos : error.find('"', open + 1);
-        if (close == std::string::npos) {
-            out += error.substr(pos);
-            break;
-        }
-        std::string fragment = error.substr(open + 1, close - open - 1);
-        bool secret = std::any_of(regions.begin(), regions.end(),
-                                  [&](const std::string& r) { return overlaps(fragment, r); });
-        out += error.substr(pos, open + 1 - pos) + (secret ? "***" : fragment) + '"';
-        pos = close + 1;
-    }
-    return out;
 }
 
 ConnInfo parse_conninfo(const std::string& url) {
@@ -138,29 +87,6 @@ std::string to_conninfo(const ConnInfo& info, const std::map<std::string, std::s
     return out;
 }
 
-std::string redact_url(std::string_view url) {
-    std::string s(url);
-    auto scheme = s.find("://");
-    if (scheme != std::string::npos) {
-        // The last '@' before the query: a password with an unencoded '@' or '/' must not
-        // leave its tail in the output.
-        auto query = s.find('?', scheme + 3);
-        auto at = s.rfind('@', query == std::string::npos ? std::string::npos : query);
-        if (at != std::string::npos && at > scheme + 3) {
-            auto colon = s.find(':', scheme + 3);
-            if (colon != std::string::npos && colon < at) s.replace(colon + 1, at - colon - 1, "***");
-        }
-        // ?password=... in the query string
-        auto q = s.find("password=");
-        if (q != std::string::npos) {
-            auto end = s.find('&', q);
-            s.replace(q + 9, (end == std::string::npos ? s.size() : end) - q - 9, "***");
-        }
-        return s;
-    }
-    return redact(s);
-}
-
 std::unique_ptr<pqxx::connection> connect(const std::string& url, std::chrono::seconds timeout) {
     ConnInfo info = parse_conninfo(url);
     std::map<std::string, std::string> extra;
@@ -172,7 +98,9 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url, std::chrono::s
     } catch (const pqxx::broken_connection& e) {
         std::string msg = e.what();
         while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-        throw pqxx::broken_connection(redact(fmt::format("cannot connect to {}: {}", redact_url(url), msg)));
+        // libpq quotes a host name it cannot resolve, which an unencoded '@' makes a piece of the password.
+        throw pqxx::broken_connection(
+            fmt::format("cannot connect to {}: {}", redact_url(url), scrub_error(url, msg)));
     }
 }
 
@@ -185,6 +113,29 @@ bool ping(const std::string& url) {
     }
     std::map<std::string, std::string> extra{{"connect_timeout", "2"}};
     return PQping(to_conninfo(info, extra).c_str()) == PQPING_OK;
+}
+
+std::map<std::string, std::string> tool_environment() {
+    // libpq's documented connection variables: a tool connects as steward's own libpq would.
+    static const std::string libpq_vars =
+        "PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE PGCHANNELBINDING PGSERVICE "
+        "PGSERVICEFILE PGOPTIONS PGAPPNAME PGSSLMODE PGREQUIRESSL PGSSLCOMPRESSION PGSSLCERT PGSSLKEY "
+        "PGSSLROOTCERT PGSSLCRL PGSSLCRLDIR PGSSLSNI PGREQUIREPEER PGSSLMINPROTOCOLVERSION "
+        "PGSSLMAXPROTOCOLVERSION PGGSSENCMODE PGKRBSRVNAME PGGSSLIB PGCONNECT_TIMEOUT PGCLIENTENCODING "
+        "PGTARGETSESSIONATTRS PGDATESTYLE PGTZ PGGEQO PGSYSCONFDIR";
+    std::map<std::string, std::string> env;
+    // steward's PATH found the tool; pg_dumpall finds pg_dump through it too.
+    const char* path = std::getenv("PATH");
+    env["PATH"] = path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    env["LANG"] = "C.UTF-8";
+    for (std::size_t start = 0; start < libpq_vars.size();) {
+        auto end = libpq_vars.find(' ', start);
+        if (end == std::string::npos) end = libpq_vars.size();
+        std::string name = libpq_vars.substr(start, end - start);
+        if (const char* v = std::getenv(name.c_str())) env[name] = v;
+        start = end + 1;
+    }
+    return env;
 }
 
 int server_major_version(pqxx::connection& c) { return c.server_version() / 10000; }

@@ -25,12 +25,23 @@ struct ConnInfo {
 ConnInfo parse_conninfo(const std::string& url);
 // libpq's parse error with every quoted piece that overlaps the URL's password replaced by ***.
 std::string safe_parse_error(const std::string& url, const std::string& error);
+// Any error text about `url` (libpq's, a tool's stderr) with every form of its password taken out: quoted
+// pieces that overlap it, the password as written, decoded, or split by an unencoded '@' or '/'.
+std::string scrub_error(const std::string& url, std::string message);
 
 // Back to a key=value string libpq accepts, with `overrides` applied (e.g. dbname).
 std::string to_conninfo(const ConnInfo& info, const std::map<std::string, std::string>& overrides = {});
 
-// postgresql://user:***@host/db ; key=value strings get password=***.
+// What libpq parses, printed back with every password and sslpassword value as ***:
+// postgresql://user:***@host:5432/db?sslmode=require, or password=*** host=db for key=value strings. When
+// libpq cannot parse it (or parses it only as an unencoded '@', '/', '?' in a password makes it), nothing
+// after the scheme is printed: "postgresql://***".
 std::string redact_url(std::string_view url);
+
+// The environment of a PostgreSQL client tool (pg_dump, pg_restore, pg_dumpall): PATH, LANG=C.UTF-8 and
+// libpq's own PG* connection variables from steward's environment, never anything else of steward's.
+// The caller adds PGPASSWORD.
+std::map<std::string, std::string> tool_environment();
 
 // Opens a connection with connect_timeout (seconds, at least 1) and application_name=steward.
 // Throws pqxx::broken_connection with the password redacted from the message.

@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,6 +81,15 @@ std::optional<std::filesystem::path> find_program(const std::string& name) {
         start = end + 1;
     }
     return std::nullopt;
+}
+
+void disable_core_dumps() {
+    struct rlimit none {
+        0, 0
+    };
+    ::setrlimit(RLIMIT_CORE, &none);
+    // Also covers a core_pattern pipe (systemd-coredump), which the rlimit alone may not stop.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 Child::Child(Child&& o) noexcept { *this = std::move(o); }
@@ -186,7 +196,7 @@ Child spawn(const ProcessOptions& o) {
             env_strings.push_back(std::move(kv));
         }
     for (auto& [k, v] : o.env) env_strings.push_back(k + "=" + v);
-    if (creds && !o.env.count("HOME")) {
+    if (creds && o.inherit_env && !o.env.count("HOME")) {  // without inheritance the caller's env is all
         env_strings.push_back("HOME=" + creds->home);
         env_strings.push_back("USER=" + *o.user);
         env_strings.push_back("LOGNAME=" + *o.user);

@@ -16,8 +16,8 @@ struct ProcessOptions {
     std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
     std::optional<std::filesystem::path> cwd;
     std::map<std::string, std::string> env;  // added to (or replacing) the inherited environment
-    bool inherit_env = true;
-    std::optional<std::string> user;  // run as this OS user (needs root); HOME set accordingly
+    bool inherit_env = true;                 // false: `env` is the child's whole environment
+    std::optional<std::string> user;         // run as this OS user (needs root); HOME set when inheriting
     // Standard streams: -1 keeps steward's own, kDevNull discards/gives empty input,
     // kPipe makes a pipe readable/writable through Child, >=0 is an fd to dup2.
     static constexpr int kInherit = -1;
@@ -81,5 +81,9 @@ struct ProcessResult {
 
 // Resolves a program name against PATH (or checks an explicit path); nullopt if not executable.
 std::optional<std::filesystem::path> find_program(const std::string& name);
+
+// Makes this process (and its children) never write a core file: RLIMIT_CORE 0, soft and hard, and
+// not dumpable. A core of steward holds resolved secrets and database passwords.
+void disable_core_dumps();
 
 }  // namespace steward

@@ -73,15 +73,23 @@ Duration parse_duration(const std::string& text) {
     const std::string expected = "expected a duration such as 500ms, 10s, 5m, 1h or 7d";
     std::size_t i = 0;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == 0 || i > 9) throw std::invalid_argument(fmt::format("'{}': {}", text, expected));
+    if (i == 0 || i > 10) throw std::invalid_argument(fmt::format("'{}': {}", text, expected));
     long long n = std::stoll(text.substr(0, i));
     std::string unit = text.substr(i);
-    if (unit == "ms") return Duration(n);
-    if (unit == "s") return std::chrono::seconds(n);
-    if (unit == "m") return std::chrono::minutes(n);
-    if (unit == "h") return std::chrono::hours(n);
-    if (unit == "d") return std::chrono::hours(24 * n);
-    throw std::invalid_argument(fmt::format("'{}': {}", text, expected));
+    long long per = unit == "ms"  ? 1
+                    : unit == "s" ? 1000
+                    : unit == "m" ? 60'000
+                    : unit == "h" ? 3'600'000
+                    : unit == "d" ? 86'400'000
+                                  : 0;
+    if (per == 0) throw std::invalid_argument(fmt::format("'{}': {}", text, expected));
+    // n has at most 10 digits, so n * per fits in 64 bits; the bound keeps every later use in range.
+    if (n * per > kMaxDuration.count())
+        throw std::invalid_argument(
+            fmt::format("'{}' is longer than the limit of {}ms (24d 20h 31m 23.647s): "
+                        "PostgreSQL's timeouts take at most {} milliseconds",
+                        text, kMaxDuration.count(), kMaxDuration.count()));
+    return Duration(n * per);
 }
 
 std::string format_duration(Duration d) {

@@ -123,6 +123,7 @@ struct RetentionSpec {
     int daily = 7;
     int weekly = 4;
     int monthly = 6;
+    int keep_failed = 3;  // newest <id>.failed folders kept for diagnosis; older ones deleted after each backup
     bool operator==(const RetentionSpec&) const = default;
 };
 
@@ -265,7 +266,10 @@ Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file,
 // Default spec location: ./steward.yaml, then /etc/steward/steward.yaml; nullopt when neither exists.
 std::optional<std::filesystem::path> default_spec_path();
 
-// "500ms", "10s", "5m", "1h", "7d"; throws std::invalid_argument naming what was expected.
+// The longest duration a spec or flag may give: PostgreSQL's timeouts (lock_timeout, statement_timeout)
+// take at most 2^31-1 milliseconds, and every duration is bounded alike (no overflow downstream).
+inline constexpr Duration kMaxDuration{2147483647};
+// "500ms", "10s", "5m", "1h", "7d"; throws std::invalid_argument (with the limit) beyond kMaxDuration.
 Duration parse_duration(const std::string& text);
 std::string format_duration(Duration d);
 

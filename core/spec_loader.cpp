@@ -348,7 +348,8 @@ void Loader::backups(const YAML::Node& n) {
         b.encryption_key = secret_or_value(e["key"], "backups.encryption.key");
     }
     if (m.count("retention")) {
-        auto r = map(m["retention"], "backups.retention", {"keep_last", "daily", "weekly", "monthly"});
+        auto r = map(m["retention"], "backups.retention",
+                     {"keep_last", "daily", "weekly", "monthly", "keep_failed"});
         if (r.count("keep_last"))
             b.retention.keep_last = integer(r["keep_last"], "backups.retention.keep_last", 0, 100000);
         if (r.count("daily")) b.retention.daily = integer(r["daily"], "backups.retention.daily", 0, 100000);
@@ -356,6 +357,8 @@ void Loader::backups(const YAML::Node& n) {
             b.retention.weekly = integer(r["weekly"], "backups.retention.weekly", 0, 100000);
         if (r.count("monthly"))
             b.retention.monthly = integer(r["monthly"], "backups.retention.monthly", 0, 100000);
+        if (r.count("keep_failed"))
+            b.retention.keep_failed = integer(r["keep_failed"], "backups.retention.keep_failed", 0, 100000);
     }
     if (m.count("drill")) {
         auto d = map(m["drill"], "backups.drill", {"schedule"});
@@ -441,7 +444,8 @@ void Loader::services(const YAML::Node& n) {
     auto m = map(n, "services", {});
     for (auto& [name, node] : m) {
         std::string path = "services." + name;
-        auto s = map(node, path, {"command", "workdir", "user", "env", "depends_on", "readiness", "restart", "stop"});
+        auto s = map(node, path,
+                     {"command", "workdir", "user", "env", "depends_on", "readiness", "restart", "stop"});
         ServiceSpec svc;
         svc.name = name;
         require(s, node, path, "command");

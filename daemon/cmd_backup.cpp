@@ -22,7 +22,7 @@ struct BackupFlags {
     std::string verify, format, compression;
     int jobs = 0;
     std::string id;
-    bool clean = false, with_globals = false, yes = false, dry_run = false;
+    bool clean = false, with_globals = false, yes = false, dry_run = false, all = false;
     bool remote = false;  // now: ask the running daemon
     ClientFlags client;
 };
@@ -39,6 +39,12 @@ int cmd_now_remote(Context& ctx, const BackupFlags& f) {
     std::cout << "backup " << doc.at("id").as_string().c_str()
               << " started by the daemon; `steward status` shows when it is published" << std::endl;
     return kOk;
+}
+
+// A backup time in the future: the clock of the host that made it was wrong.
+std::string future_problem(const backup::BackupInfo& b) {
+    return "backup " + b.id + " finished " + backup::iso_utc_text(b.finished) +
+           ", in the future: the clock of host " + b.host + " was wrong";
 }
 
 std::string human_bytes(double b) {
@@ -156,6 +162,9 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
             json::array pruned;
             for (const auto& id : o.pruned) pruned.push_back(json::value(id));
             doc["pruned"] = pruned;
+            json::array pruned_failed;
+            for (const auto& id : o.pruned_failed) pruned_failed.push_back(json::value(id));
+            doc["pruned_failed"] = pruned_failed;
             doc["error"] = o.error.empty() ? json::value(nullptr) : json::value(redact(o.error));
         }
         ctx.print_json(doc);
@@ -178,6 +187,7 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
             std::cout.precision(1);
             std::cout << o.duration_seconds << " s\n  " << o.path.string() << std::endl;
             for (const auto& id : o.pruned) std::cout << "  pruned " << id << std::endl;
+            for (const auto& id : o.pruned_failed) std::cout << "  deleted " << id << std::endl;
             if (o.offsite) {
                 if (o.offsite->ok)
                     std::cout << "  off-site copy: " << o.offsite->remote_path << std::endl;
@@ -193,21 +203,28 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
 
 int cmd_list(Context& ctx, const BackupFlags& f) {
     BackupConfig c = folder_config(ctx, f);
-    auto list = backup::list_backups(c.settings.dir);
+    auto list = backup::list_backups(c.settings.dir, f.all);
     auto now = std::chrono::system_clock::now();
+    // Never a negative age: a future time is reported as a problem instead.
+    auto age_of = [&](const backup::BackupInfo& b) {
+        return std::max(0.0, std::chrono::duration<double>(now - b.finished).count());
+    };
     if (ctx.global.json) {
         json::array arr;
         for (const auto& b : list) {
-            double age = std::chrono::duration<double>(now - b.finished).count();
+            json::array problems;
+            if (b.in_future) problems.push_back(json::value(future_problem(b)));
             arr.push_back(json::object{{"id", b.id},
+                                       {"status", b.failed ? "failed" : "published"},
                                        {"time", backup::iso_utc_text(b.finished)},
                                        {"bytes", b.bytes},
                                        {"verified", b.verified},
-                                       {"age_seconds", age},
+                                       {"age_seconds", age_of(b)},
                                        {"format", b.format},
                                        {"compression", b.compression},
                                        {"encrypted", b.encrypted},
-                                       {"path", b.path.string()}});
+                                       {"path", b.path.string()},
+                                       {"problems", problems}});
         }
         ctx.print_json(json::object{{"dir", c.settings.dir.string()}, {"backups", arr}});
         return kOk;
@@ -218,11 +235,14 @@ int cmd_list(Context& ctx, const BackupFlags& f) {
     }
     std::printf("%-40s %-21s %11s %-9s %s\n", "ID", "TIME (UTC)", "SIZE", "VERIFIED", "AGE");
     for (const auto& b : list) {
-        double age = std::chrono::duration<double>(now - b.finished).count();
-        std::printf("%-40s %-21s %11s %-9s %s\n", b.id.c_str(), backup::iso_utc_text(b.finished).c_str(),
+        std::string id = b.failed ? b.id + " (failed)" : b.id;
+        std::printf("%-40s %-21s %11s %-9s %s\n", id.c_str(), backup::iso_utc_text(b.finished).c_str(),
                     human_bytes(static_cast<double>(b.bytes)).c_str(), b.verified.c_str(),
-                    human_age(age).c_str());
+                    b.in_future ? "future!" : human_age(age_of(b)).c_str());
     }
+    std::cout << std::flush;
+    for (const auto& b : list)
+        if (b.in_future) std::cerr << "steward: " << future_problem(b) << std::endl;
     return kOk;
 }
 
@@ -234,12 +254,18 @@ int cmd_verify(Context& ctx, const BackupFlags& f) {
     if (ctx.global.json) {
         json::array problems;
         for (const auto& p : v.problems) problems.push_back(json::value(redact(p)));
+        json::array warnings;
+        for (const auto& w : v.warnings) warnings.push_back(json::value(redact(w)));
         ctx.print_json(json::object{{"id", f.id},
                                     {"ok", v.ok},
                                     {"level", v.level},
                                     {"duration_seconds", v.duration_seconds},
-                                    {"problems", problems}});
-    } else if (v.ok) {
+                                    {"problems", problems},
+                                    {"warnings", warnings}});
+        return v.ok ? kOk : kProblem;
+    }
+    for (const auto& w : v.warnings) std::cerr << "steward: warning: " << redact(w) << std::endl;
+    if (v.ok) {
         std::cout << "backup " << f.id << " verified (" << v.level << ")" << std::endl;
     } else {
         std::cerr << "steward: backup " << f.id << " failed verification (" << v.level << "):" << std::endl;
@@ -282,13 +308,19 @@ int cmd_restore(Context& ctx, const BackupFlags& f) {
     backup::RestoreOptions o{target.url, f.clean, std::max(1, f.jobs), f.with_globals};
     auto r = backup::restore_backup(c, f.id, o);
     if (ctx.global.json) {
+        json::array warnings;
+        for (const auto& w : r.warnings) warnings.push_back(json::value(redact(w)));
         ctx.print_json(json::object{{"id", f.id},
                                     {"ok", r.ok},
                                     {"refused", r.refused},
                                     {"target", pg::redact_url(target.url)},
                                     {"duration_seconds", r.duration_seconds},
+                                    {"warnings", warnings},
                                     {"error", r.ok ? json::value(nullptr) : json::value(redact(r.error))}});
-    } else if (r.ok) {
+        return r.ok ? kOk : kProblem;
+    }
+    for (const auto& w : r.warnings) std::cerr << "steward: warning: " << redact(w) << std::endl;
+    if (r.ok) {
         std::cout << "backup " << f.id << " restored into " << pg::redact_url(target.url) << std::endl;
     } else {
         std::cerr << "steward: restore " << (r.refused ? "refused" : "failed") << ": " << redact(r.error)
@@ -357,6 +389,7 @@ void add_backup_command(CLI::App& app, Context& ctx) {
 
     auto* list = cmd->add_subcommand("list", "List published backups");
     common_flags(list, f);
+    list->add_flag("--all", f.all, "Also list the <id>.failed folders kept for diagnosis");
     list->callback([&ctx, flags] { ctx.action = [&ctx, flags] { return cmd_list(ctx, *flags); }; });
 
     auto* verify = cmd->add_subcommand(

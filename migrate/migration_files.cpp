@@ -1,13 +1,16 @@
 // Parses migration file names and loads a migrations directory into an ordered set.
 #include "migrate/migration_files.hpp"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <map>
-#include <sstream>
 
 namespace steward::migrate {
 namespace {
@@ -164,6 +167,10 @@ MigrationSet build_migration_set(const std::filesystem::path& dir, std::vector<F
     for (auto& f : files) {
         auto parsed = parse_file_name(f.file_name);
         const auto path = dir / f.file_name;
+        // libpq sends text up to the first NUL: the rest of the file would silently not run.
+        if (auto nul = f.content.find('\0'); nul != std::string::npos)
+            throw MigrationDirError(path.string() + ": contains a NUL byte at byte offset " +
+                                    std::to_string(nul) + "; a migration file is SQL text");
         if (!parsed)
             throw MigrationDirError(path.string() +
                                     ": not a migration file name (expected <version>_<name>.up.sql, "
@@ -233,11 +240,41 @@ MigrationSet build_migration_set(const std::filesystem::path& dir, std::vector<F
 }
 
 std::string read_file_bytes(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw MigrationDirError(file.string() + ": cannot read the file");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    // O_NONBLOCK: opening a FIFO must not hang; fstat then tells what was opened (symlinks followed).
+    int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        std::error_code ec;
+        auto link = std::filesystem::symlink_status(file, ec);
+        if (link.type() == std::filesystem::file_type::symlink)
+            throw MigrationDirError(file.string() + ": a symbolic link that leads nowhere (" +
+                                    (e == ELOOP ? "a loop" : std::strerror(e)) + ")");
+        throw MigrationDirError(file.string() + ": cannot read the file: " + std::strerror(e));
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        const char* what = S_ISDIR(st.st_mode)    ? "a directory"
+                           : S_ISFIFO(st.st_mode) ? "a FIFO"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                                                  : "not a regular file";
+        throw MigrationDirError(file.string() + ": " + what + ", not a migration file");
+    }
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            throw MigrationDirError(file.string() + ": cannot read the file: " + std::strerror(e));
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
 }
 
 MigrationSet load_migrations(const std::filesystem::path& dir) {
@@ -248,7 +285,7 @@ MigrationSet load_migrations(const std::filesystem::path& dir) {
     for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         const auto name = it->path().filename().string();
         if (name.empty() || name[0] == '.' || !ends_with(name, ".sql")) continue;
-        if (!it->is_regular_file(ec)) continue;
+        // A directory, FIFO or broken symlink named like a migration is an error, never skipped.
         files.push_back({name, read_file_bytes(it->path())});
     }
     if (ec) throw MigrationDirError(dir.string() + ": cannot list the directory: " + ec.message());

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "migrate/sql_scanner.hpp"
+#include "migrate/tx_mode.hpp"
 
 namespace steward::migrate {
 
@@ -75,14 +75,15 @@ struct FileEntry {
 
 // Builds the set from names and contents (pure; tested without a disk). `dir` prefixes paths.
 // Throws MigrationDirError naming the file for bad names, duplicates, mixed styles, a down file
-// without its up file, and text that ends inside a quote or comment.
+// without its up file, text that ends inside a quote or comment, and a NUL byte (with its offset).
 MigrationSet build_migration_set(const std::filesystem::path& dir, std::vector<FileEntry> files);
 
 // Reads every *.sql file in `dir` (not recursive; other files are ignored). Throws
-// MigrationDirError when the folder is missing or unreadable, or as build_migration_set.
+// MigrationDirError when the folder is missing or unreadable, when a *.sql entry is not a regular file
+// (a directory, FIFO, socket, or a symlink that dangles or loops), or as build_migration_set.
 MigrationSet load_migrations(const std::filesystem::path& dir);
 
-// Reads one file's bytes; throws MigrationDirError naming it.
+// Reads one regular file's bytes (never blocks on a FIFO); throws MigrationDirError naming it.
 std::string read_file_bytes(const std::filesystem::path& file);
 
 std::string sha256_hex(std::string_view data);

@@ -135,9 +135,9 @@ TEST(BackupIntegration, EncryptedBackupNeedsItsKey) {
     ASSERT_EQ(r.status, 0) << r.out << r.err;
     std::string id(parse_json(r.out).at("id").as_string());
     auto dump = read_file(dir.path() / "b" / id / "dump");
-    EXPECT_EQ(dump.rfind("STWDENC1", 0), 0u);
+    EXPECT_EQ(dump.rfind("STWDENC2", 0), 0u);
     EXPECT_EQ(dump.find("plaintext-marker"), std::string::npos);
-    EXPECT_EQ(read_file(dir.path() / "b" / id / "globals.sql").rfind("STWDENC1", 0), 0u);
+    EXPECT_EQ(read_file(dir.path() / "b" / id / "globals.sql").rfind("STWDENC2", 0), 0u);
 
     auto dst = fresh_database("bk_enc_dst");
     auto no_key =
@@ -148,7 +148,7 @@ TEST(BackupIntegration, EncryptedBackupNeedsItsKey) {
     wrong["TEST_BACKUP_KEY"] = "wrong key";
     auto bad = run_steward({"--spec", spec.string(), "backup", "restore", id, "--database-url", dst}, wrong);
     EXPECT_EQ(bad.status, 1);
-    EXPECT_NE(bad.err.find("authentication failed"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("fails authentication"), std::string::npos) << bad.err;
     EXPECT_EQ(query_value(dst, "SELECT count(*)::text FROM pg_tables WHERE tablename = 'notes'"), "0");
 
     auto ok = run_steward({"--spec", spec.string(), "backup", "restore", id, "--database-url", dst}, env);
@@ -295,7 +295,7 @@ TEST(BackupIntegration, EncryptedDirectoryFormatRoundTrips) {
     int files = 0;
     for (const auto& e : fs::directory_iterator(bdir / id / "dump")) {
         auto text = read_file(e.path());
-        EXPECT_EQ(text.rfind("STWDENC1", 0), 0u) << e.path();
+        EXPECT_EQ(text.rfind("STWDENC2", 0), 0u) << e.path();
         EXPECT_EQ(text.find("plaintext-marker"), std::string::npos) << e.path();
         ++files;
     }

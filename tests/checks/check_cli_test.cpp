@@ -5,8 +5,8 @@
 
 #include "checks/gate.hpp"
 #include "core/embedded_postgres.hpp"
-#include "core/process.hpp"
 #include "core/pg.hpp"
+#include "core/process.hpp"
 #include "tests/checks/cli_support.hpp"
 #include "tests/support/pg_cluster.hpp"
 
@@ -258,8 +258,9 @@ TEST(CheckCli, DatabasePasswordWrittenInTheSpec) {
 
 TEST(CheckCli, ConnectReportsServerVersionAndPasses) {
     SpecText t;
-    t.database_url = cluster_url("postgres");
+    t.database_url = "${GATE_TEST_CLUSTER_URL}";  // the cluster's password, not written into the spec
     Deployment d(t);
+    d.env["GATE_TEST_CLUSTER_URL"] = cluster_url("postgres");
     auto r = d.check({"--json", "--connect"});
     EXPECT_EQ(r.status, 0) << r.out << r.err;
     auto doc = parse_json(r.out);
@@ -273,8 +274,9 @@ TEST(CheckCli, ConnectReportsServerVersionAndPasses) {
 
 TEST(CheckCli, ConnectSeesTheMigrationLock) {
     SpecText t;
-    t.database_url = cluster_url("postgres");
+    t.database_url = "${GATE_TEST_CLUSTER_URL}";
     Deployment d(t);
+    d.env["GATE_TEST_CLUSTER_URL"] = cluster_url("postgres");
     pqxx::connection holder(cluster_url("postgres"));
     pqxx::nontransaction tx(holder);
     tx.exec_params("SELECT pg_advisory_lock($1)", pg::migration_lock_key("postgres", "steward_migrations"));

@@ -307,6 +307,45 @@ TEST(Duration, ParsesEveryUnit) {
     EXPECT_EQ(format_duration(std::chrono::milliseconds(1500)), "1500ms");
 }
 
+// PostgreSQL's timeouts take at most 2147483647 ms. Every duration key of the spec, at every unit, is bounded
+// when the spec loads (200000d gave up after 0.04 s; 30d passed check and failed at migrate up).
+TEST(Duration, LongerThanPostgresTimeoutsIsASpecErrorWithTheLimit) {
+    EXPECT_EQ(parse_duration("2147483647ms"), kMaxDuration);
+    EXPECT_EQ(parse_duration("24d"), std::chrono::hours(24 * 24));
+    EXPECT_EQ(parse_duration("2147483s"), std::chrono::seconds(2147483));
+    for (const char* over :
+         {"2147484s", "35792m", "597h", "25d", "30d", "200000d", "999999999d", "999999999h"}) {
+        try {
+            parse_duration(over);
+            ADD_FAILURE() << over << " was accepted";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("2147483647"), std::string::npos) << e.what();
+        }
+    }
+    const std::vector<std::pair<std::string, std::string>> keys{
+        {"migrations: { lock_wait: VALUE }", "migrations.lock_wait"},
+        {"migrations: { lock_timeout: VALUE }", "migrations.lock_timeout"},
+        {"migrations: { statement_timeout: VALUE }", "migrations.statement_timeout"},
+        {"backups: { dir: /b, lock_wait_timeout: VALUE }", "backups.lock_wait_timeout"},
+        {"probes:\n  - { name: p, tcp: { address: \"127.0.0.1:1\" }, interval: VALUE }",
+         "probes[0].interval"},
+        {"probes:\n  - { name: p, tcp: { address: \"127.0.0.1:1\" }, timeout: VALUE }", "probes[0].timeout"},
+    };
+    for (const auto& [yaml, path] : keys) {
+        for (const char* value : {"30d", "200000d"}) {
+            std::string text = yaml;
+            text.replace(text.find("VALUE"), 5, value);
+            auto e = parse_error(kMinimal + text + "\n");
+            EXPECT_NE(e.message().find(path), std::string::npos) << e.what();
+            EXPECT_NE(e.message().find("2147483647"), std::string::npos) << e.what();
+            EXPECT_GT(e.mark().line, 0) << e.what();
+        }
+        std::string ok = yaml;
+        ok.replace(ok.find("VALUE"), 5, "24d");
+        EXPECT_NO_THROW(parse(kMinimal + ok + "\n")) << ok;
+    }
+}
+
 TEST(Signal, NamesWithAndWithoutPrefix) {
     EXPECT_EQ(parse_signal("TERM"), SIGTERM);
     EXPECT_EQ(parse_signal("SIGTERM"), SIGTERM);

@@ -150,7 +150,10 @@ TEST(MigrateFailures, WaitForAServerThatStartsLate) {
     std::filesystem::permissions(pgdir.path(), std::filesystem::perms::all);
     MigrateWorld w;
     w.write("V1__a.sql", "CREATE TABLE a (x int);\n");
-    const std::string url = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/postgres";
+    // The server does not exist yet: its password is chosen here (it admits no one without one).
+    const std::string password = "late-start-password-4c1e";
+    const std::string url =
+        "postgresql://postgres:" + password + "@127.0.0.1:" + std::to_string(port) + "/postgres";
     ProcessOptions o;
     o.argv = {steward_binary(),      "migrate",        "up", "--wait", "90s", "--dir",
               w.dir.path().string(), "--database-url", url};
@@ -161,6 +164,7 @@ TEST(MigrateFailures, WaitForAServerThatStartsLate) {
     po.dir = pgdir.path() / "data";
     po.port = port;
     po.durable = false;
+    po.password = password;
     EmbeddedPostgres late(po);
     late.start();  // initdb and start take a few seconds: steward is waiting meanwhile
     auto status = child.wait_for(std::chrono::seconds(60));
@@ -250,8 +254,8 @@ TEST(MigrateFailures, MalformedDatabaseUrlNeverPrintsThePassword) {
         {"postgresql://app@127.0.0.1:1/chat?password=Tr%0gsecret", "Tr%0gsecret"},
     };
     for (const auto& [url, password] : cases) {
-        for (std::vector<std::string> args : {std::vector<std::string>{"status"}, {"status", "--json"},
-                                              {"up", "--wait", "30s"}}) {
+        for (std::vector<std::string> args :
+             {std::vector<std::string>{"status"}, {"status", "--json"}, {"up", "--wait", "30s"}}) {
             args.insert(args.begin(), "migrate");
             args.insert(args.end(), {"--dir", dir.path().string()});
             const auto start = std::chrono::steady_clock::now();

@@ -108,6 +108,27 @@ TEST(Directory, ErrorsNameTheFile) {
     expect_error({{"R__a.sql", ""}, {"V1__a.sql", ""}, {"R__a.sql", ""}}, "repeatable name a is used twice");
 }
 
+// libpq stops at a NUL byte: half a file would run. Any NUL, in any kind of file, names file and offset.
+TEST(Directory, NulBytesAreRefusedWithTheirOffset) {
+    using namespace std::string_literals;
+    auto expect_error = [](std::vector<FileEntry> files, const std::string& needle) {
+        try {
+            build_migration_set("dir", std::move(files));
+            ADD_FAILURE() << "no error for " << needle;
+        } catch (const MigrationDirError& e) {
+            EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+        }
+    };
+    expect_error({{"V1__a.sql", "CREATE TABLE a (x int);\0DROP TABLE a;"s}},
+                 "dir/V1__a.sql: contains a NUL byte at byte offset 23");
+    expect_error({{"V1__a.sql", "\0"s}}, "byte offset 0");
+    expect_error({{"V1__a.sql", "SELECT 1;"}, {"U1__a.sql", "SELECT '\0';"s}},
+                 "dir/U1__a.sql: contains a NUL byte at byte offset 8");
+    expect_error({{"R__v.sql", "-- comment \0"s}}, "dir/R__v.sql: contains a NUL byte");
+    expect_error({{"1_a.up.sql", "SELECT 1;"}, {"1_a.down.sql", "x\0"s}},
+                 "dir/1_a.down.sql: contains a NUL byte at byte offset 1");
+}
+
 TEST(Directory, CommentOnlyFileIsAnEmptyMigration) {
     auto set = build_migration_set("d", {{"V1__empty.sql", "-- nothing yet\n/* later */\n"}});
     ASSERT_EQ(set.versioned.size(), 1u);

@@ -1,7 +1,7 @@
 // Unit tests of the SQL scanner: splitting, quoting, transaction-mode detection, positions.
 #include <gtest/gtest.h>
 
-#include "migrate/sql_scanner.hpp"
+#include "migrate/tx_mode.hpp"
 
 using namespace steward::migrate;
 
@@ -54,13 +54,16 @@ TEST(Scanner, BeginAtomicBodiesAreNeverSplit) {
         scan_sql("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;").own_transaction);
     // "begin" may be a parameter name: it opens nothing, so the next statement stays separate.
     auto p = scan_sql(
-        "CREATE FUNCTION span(begin date, finish date) RETURNS int LANGUAGE sql AS $$ SELECT finish - begin $$;\n"
+        "CREATE FUNCTION span(begin date, finish date) RETURNS int LANGUAGE sql AS $$ SELECT finish - begin "
+        "$$;\n"
         "CREATE INDEX CONCURRENTLY i ON t (x);\n");
     ASSERT_EQ(p.statements.size(), 2u);
     EXPECT_EQ(tx_mode(p), TxMode::no_transaction);
-    EXPECT_EQ(texts("CREATE PROCEDURE p() LANGUAGE sql BEGIN /* c */ ATOMIC INSERT INTO t VALUES (1); END; SELECT 2;")
-                  .size(),
-              2u);
+    EXPECT_EQ(
+        texts(
+            "CREATE PROCEDURE p() LANGUAGE sql BEGIN /* c */ ATOMIC INSERT INTO t VALUES (1); END; SELECT 2;")
+            .size(),
+        2u);
 }
 
 TEST(Scanner, CommentOnlyTextHasNoStatements) {
@@ -93,11 +96,11 @@ TEST(Scanner, DetectsStatementsThatCannotRunInATransaction) {
         EXPECT_FALSE(r.needs_no_transaction.empty()) << sql;
         EXPECT_EQ(tx_mode(r), TxMode::no_transaction) << sql;
     }
-    for (const char* sql : {"CREATE INDEX i ON t(concurrently)", "SELECT 'CREATE INDEX CONCURRENTLY'",
-                            "-- VACUUM\nSELECT 1", "CREATE TABLE vacuum_log (x int)", "REINDEX TABLE t",
-                            "REINDEX TABLE schema", "CLUSTER t USING t_pkey",
-                            "ALTER TABLE events DETACH PARTITION events_2020",
-                            "ALTER TABLE t ADD COLUMN concurrently int"}) {
+    for (const char* sql :
+         {"CREATE INDEX i ON t(concurrently)", "SELECT 'CREATE INDEX CONCURRENTLY'", "-- VACUUM\nSELECT 1",
+          "CREATE TABLE vacuum_log (x int)", "REINDEX TABLE t", "REINDEX TABLE schema",
+          "CLUSTER t USING t_pkey", "ALTER TABLE events DETACH PARTITION events_2020",
+          "ALTER TABLE t ADD COLUMN concurrently int"}) {
         EXPECT_TRUE(scan_sql(sql).needs_no_transaction.empty()) << sql;
     }
 }

@@ -1,4 +1,4 @@
-// SQL scanning without a server: statement splitting, transaction-mode detection, offset mapping.
+// SQL scanning without a server: statement splitting, psql meta-command detection, offset mapping.
 #pragma once
 
 #include <cstddef>
@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace steward::migrate {
+namespace steward::sql {
 
 // One top-level statement: [begin, end) in the source, from its first token through its
 // terminating ';' (or the end of the text). Comments before the first token are excluded.
@@ -16,8 +16,18 @@ struct Statement {
     std::string keywords;  // first few words, upper-cased and single-spaced: "CREATE INDEX CONCURRENTLY"
 };
 
+// A psql meta-command: a backslash outside quotes, comments and dollar bodies, through the end of its
+// line ([begin, end) excludes the newline). The server never sees these; psql runs them (`\! cmd`).
+struct MetaCommand {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+};
+
 struct ScanResult {
     std::vector<Statement> statements;  // comment-only text yields none
+    // Where psql would run a meta-command. Statements still contain their text: callers that replay SQL
+    // without psql refuse them (or blank out the ones they accept) before running anything.
+    std::vector<MetaCommand> meta_commands;
     bool marked_no_transaction =
         false;                         // "-- steward:no-transaction" / "-- morph:nontransactional" on line 1
     std::string needs_no_transaction;  // first statement that cannot run in a transaction block ("" if none)
@@ -28,15 +38,6 @@ struct ScanResult {
 // Splits `sql` into statements, honouring -- and nested /* */ comments, '...' and E'...'
 // strings, "..." identifiers, $tag$...$tag$ bodies and BEGIN ATOMIC ... END function bodies.
 ScanResult scan_sql(std::string_view sql);
-
-// How a file runs.
-enum class TxMode {
-    transaction,     // the whole file and its history row in one transaction
-    no_transaction,  // statement by statement, no transaction (marked or detected)
-    as_written,      // the file manages its own BEGIN/COMMIT; statement by statement
-};
-std::string to_string(TxMode);
-TxMode tx_mode(const ScanResult& scan);
 
 // 1-based line and column (in characters) of a byte offset.
 struct TextPosition {
@@ -49,4 +50,4 @@ TextPosition position_of(std::string_view text, std::size_t byte_offset);
 // this turns one into a byte offset into `text` (clamped to its size).
 std::size_t byte_offset_of_char(std::string_view text, long char_position);
 
-}  // namespace steward::migrate
+}  // namespace steward::sql

@@ -1,10 +1,10 @@
 // A small lexer for PostgreSQL SQL text: enough to split statements the way psql does.
-#include "migrate/sql_scanner.hpp"
+#include "core/sql_scanner.hpp"
 
 #include <algorithm>
 #include <cctype>
 
-namespace steward::migrate {
+namespace steward::sql {
 namespace {
 
 bool is_ident_start(unsigned char c) { return std::isalpha(c) || c == '_' || c >= 0x80; }
@@ -83,9 +83,11 @@ bool cannot_run_in_transaction(const std::vector<std::string>& w) {
             if (w[i] == "SCHEMA" || w[i] == "DATABASE" || w[i] == "SYSTEM") return true;
         }
     }
-    if (w[0] == "CLUSTER" && std::all_of(w.begin() + 1, w.end(), [](const auto& x) { return x == "VERBOSE"; }))
+    if (w[0] == "CLUSTER" &&
+        std::all_of(w.begin() + 1, w.end(), [](const auto& x) { return x == "VERBOSE"; }))
         return true;
-    if (starts_with(w, {"ALTER", "TABLE"}) && w.back() == "CONCURRENTLY" && has_word(w, "DETACH", 2, w.size()))
+    if (starts_with(w, {"ALTER", "TABLE"}) && w.back() == "CONCURRENTLY" &&
+        has_word(w, "DETACH", 2, w.size()))
         return true;
     if (starts_with(w, {"CREATE", "DATABASE"}) || starts_with(w, {"DROP", "DATABASE"})) return true;
     if (starts_with(w, {"CREATE", "TABLESPACE"}) || starts_with(w, {"DROP", "TABLESPACE"})) return true;
@@ -129,7 +131,7 @@ ScanResult scan_sql(std::string_view s) {
     std::vector<std::string> words;  // the statement's first words, for classification
     int atomic_depth = 0;            // BEGIN ATOMIC ... END nesting inside CREATE FUNCTION/PROCEDURE
     std::size_t tokens = 0, atomic_token = 0;  // ATOMIC counts only as the token right after BEGIN
-    int paren_depth = 0;             // CREATE RULE ... DO (a; b) keeps its semicolons, as in psql
+    int paren_depth = 0;                       // CREATE RULE ... DO (a; b) keeps its semicolons, as in psql
 
     auto token_at = [&](std::size_t pos) {
         ++tokens;
@@ -186,6 +188,10 @@ ScanResult scan_sql(std::string_view s) {
             last_token_end = i;
             if (atomic_depth == 0 && paren_depth == 0) finish(i);
             continue;
+        }
+        if (c == '\\') {
+            auto nl = s.find('\n', i);
+            r.meta_commands.push_back({i, nl == std::string_view::npos ? n : nl});
         }
         token_at(i);
         if (c == '\'' || c == '"') {
@@ -262,24 +268,6 @@ ScanResult scan_sql(std::string_view s) {
     return r;
 }
 
-std::string to_string(TxMode m) {
-    switch (m) {
-        case TxMode::transaction:
-            return "transaction";
-        case TxMode::no_transaction:
-            return "no-transaction";
-        case TxMode::as_written:
-            return "as-written";
-    }
-    return "transaction";
-}
-
-TxMode tx_mode(const ScanResult& scan) {
-    if (scan.marked_no_transaction || !scan.needs_no_transaction.empty()) return TxMode::no_transaction;
-    if (scan.own_transaction) return TxMode::as_written;
-    return TxMode::transaction;
-}
-
 TextPosition position_of(std::string_view text, std::size_t byte_offset) {
     TextPosition p;
     byte_offset = std::min(byte_offset, text.size());
@@ -306,4 +294,4 @@ std::size_t byte_offset_of_char(std::string_view text, long char_position) {
     return text.size();
 }
 
-}  // namespace steward::migrate
+}  // namespace steward::sql
