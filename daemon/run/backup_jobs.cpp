@@ -117,6 +117,8 @@ BackupJobs::Started BackupJobs::launch(Kind kind, std::optional<TimePoint> slot)
         return {false, {}, e.what()};
     }
     cancel_ = std::make_shared<std::atomic<bool>>(false);
+    config.cancel = cancel_;
+    if (kind == Kind::scheduled) config.slot = slot;  // another host may have taken this slot already
     state_.running = true;
     state_.running_kind = name;
     state_.running_id = backup::make_backup_id(config.deployment, std::chrono::system_clock::now());
@@ -150,6 +152,10 @@ BackupJobs::Started BackupJobs::launch(Kind kind, std::optional<TimePoint> slot)
                     log::info("backup", "backup skipped", {{"kind", name}, {"reason", out.error}});
                     break;
                 default:
+                    if (out.error == "cancelled") {  // steward is stopping: not a failure of the backup
+                        log::info("backup", "backup cancelled", {{"kind", name}});
+                        break;
+                    }
                     ++state_.failures_total;
                     state_.last_failure = BackupRecord{out.id, now, 0, out.duration_seconds, out.error};
                     if (on_event) on_event("backup", "backup failed: " + out.error, false);
@@ -166,7 +172,6 @@ BackupJobs::Started BackupJobs::launch(Kind kind, std::optional<TimePoint> slot)
             }
             finished();
         });
-    (void)slot;
     return {true, state_.running_id, {}};
 }
 
@@ -185,33 +190,16 @@ void BackupJobs::launch_drill() {
         log::error("backup", "restore drill not started", {{"error", e.what()}});
         return;
     }
-    struct DrillResult {
-        std::string id;
-        bool ok = false;
-        double duration = 0;
-        std::string error;
-    };
+    cancel_ = std::make_shared<std::atomic<bool>>(false);
+    config.cancel = cancel_;
     state_.running = true;
     state_.running_kind = "drill";
     state_.running_id.clear();
     log::info("backup", "restore drill started");
     std::weak_ptr<bool> alive = alive_;
-    pool_.submit<DrillResult>(
-        [config]() {
-            DrillResult r;
-            auto list = backup::list_backups(config.settings.dir);
-            if (list.empty()) {
-                r.error = "no published backup to restore";
-                return r;
-            }
-            r.id = list.back().id;
-            auto v = backup::verify_backup(config, r.id, BackupsSpec::Verify::restore);
-            r.ok = v.ok;
-            r.duration = v.duration_seconds;
-            for (const auto& p : v.problems) r.error += (r.error.empty() ? "" : "; ") + p;
-            return r;
-        },
-        [this, alive](DrillResult r, std::string error) {
+    pool_.submit<backup::DrillOutcome>(
+        [config]() { return backup::run_drill(config); },
+        [this, alive](backup::DrillOutcome r, std::string error) {
             if (alive.expired()) return;
             state_.running = false;
             state_.running_kind.clear();
@@ -219,17 +207,17 @@ void BackupJobs::launch_drill() {
             if (!error.empty()) r.error = error, r.ok = false;
             state_.last_drill = now;
             if (r.ok) {
-                state_.last_drill_success = BackupRecord{r.id, now, 0, r.duration, {}};
-                log::info("backup", "restore drill passed", {{"id", r.id}, {"duration_seconds", r.duration}});
+                state_.last_drill_success = BackupRecord{r.id, now, 0, r.duration_seconds, {}};
+                log::info("backup", "restore drill passed", {{"id", r.id}, {"duration_seconds", r.duration_seconds}});
+            } else if (r.error == "cancelled") {
+                log::info("backup", "restore drill cancelled", {{"id", r.id}});
             } else {
                 ++state_.drill_failures_total;
-                state_.last_drill_failure = BackupRecord{r.id, now, 0, r.duration, r.error};
+                state_.last_drill_failure = BackupRecord{r.id, now, 0, r.duration_seconds, r.error};
                 log::error("backup", "restore drill failed", {{"id", r.id}, {"error", r.error}});
             }
             if (on_event)
-                on_event("drill",
-                         r.ok ? "restore drill of " + r.id + " passed" : "restore drill failed: " + r.error,
-                         r.ok);
+                on_event("drill", r.ok ? "restore drill of " + r.id + " passed" : "restore drill failed: " + r.error, r.ok);
             finished();
         });
 }
@@ -279,6 +267,13 @@ void BackupJobs::refresh() {
                                      static_cast<std::uint64_t>(m.last_size_bytes.value_or(0)),
                                      m.last_duration_seconds.value_or(0),
                                      {}};
+            }
+            if (error.empty() && m.last_drill_success_timestamp) {
+                auto at = from_unix(*m.last_drill_success_timestamp);
+                if (!state_.last_drill_success || state_.last_drill_success->at < at)
+                    state_.last_drill_success = BackupRecord{{}, at, 0, 0, {}};
+                state_.drill_failures_total = std::max<std::uint64_t>(state_.drill_failures_total,
+                                                                      static_cast<std::uint64_t>(m.drill_failures_total));
             }
             if (error.empty() && m.offsite_last_success_timestamp) {
                 auto at = from_unix(*m.offsite_last_success_timestamp);

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "core/embedded_postgres.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -21,10 +22,14 @@ struct DaemonFixture {
         std::filesystem::create_directories(dir / "migrations");
     }
 
-    // A development spec on the fresh database with `body` (services, probes, ...) appended.
+    // A development spec on the fresh database with `body` (services, probes, ...) appended. Without an
+    // admin section of its own, the admin API gets a free port (tests run side by side).
     std::filesystem::path spec(const std::string& body, const std::string& name = "steward.yaml") const {
+        std::string admin = body.find("admin:") == std::string::npos
+                                ? "admin: { listen: '127.0.0.1:" + std::to_string(free_loopback_port()) + "' }\n"
+                                : "";
         return dir.write(name, "version: 1\nname: t\nenvironment: development\ndatabase:\n  url: " + url +
-                                   "\nmigrations: { dir: migrations }\n" + body);
+                                   "\nmigrations: { dir: migrations }\n" + body + admin);
     }
 
     // An executable shell script; `$$`-free YAML, so the script may use the shell's own `$`.

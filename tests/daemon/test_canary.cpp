@@ -47,7 +47,7 @@ void run_all_paths(const Canaries& c) {
         "security: { base_url: 'http://chat.example.com', cors_origins: ['*'] }\n"
         "migrations: { dir: migrations, lock_wait: 1s }\n"
         "backups: { dir: backups, encryption: { key: 'secret:backup_key' } }\n"
-        "admin: { listen: '0.0.0.0:9180', token: 'secret:admin_token' }\n";
+        "admin: { listen: '0.0.0.0:0', token: 'secret:admin_token' }\n";
     auto spec = dir.write("steward.yaml", base).string();
     auto broken = dir.write("broken.yaml", base + "bogus_key: " + c.jwt + "\n").string();
     std::map<std::string, std::string> env{{"CANARY_JWT", c.jwt}};

@@ -148,7 +148,8 @@ TEST(Cli, UnderSystemdLogLinesCarryPriorityPrefixesAndNoTimestamps) {
     test::TempDir dir;
     // Auth off (a development warning), the gate passes (info), the database refuses (error).
     dir.write("migrations/V1__a.sql", "SELECT 1;\n");
-    auto spec = dir.write("s.yaml", kSpec + "security: { require_auth: false }\n");
+    // Port 0: the admin listener takes any free port (tests run side by side).
+    auto spec = dir.write("s.yaml", kSpec + "security: { require_auth: false }\nadmin: { listen: '127.0.0.1:0' }\n");
     auto r = run_steward({"--spec", spec.string(), "run"}, {{"JOURNAL_STREAM", "8:12345"}});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("<3>[run] startup failed"), std::string::npos) << r.err;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include "core/embedded_postgres.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -15,7 +16,8 @@ std::filesystem::path write_spec(const test::TempDir& dir, const std::string& ur
     dir.write("migrations/V1__notes.sql", "CREATE TABLE notes (id int PRIMARY KEY);\n");
     return dir.write("steward.yaml",
                      "version: 1\nname: chat\nenvironment: development\ndatabase:\n  url: " + url +
-                         "\nmigrations: { dir: migrations, on_start: " + on_start + " }\n");
+                         "\nmigrations: { dir: migrations, on_start: " + on_start + " }\n" +
+                                         "admin: { listen: '127.0.0.1:" + std::to_string(free_loopback_port()) + "' }\n");
 }
 }  // namespace
 
