@@ -23,7 +23,7 @@ double shannon_bits_per_char(std::string_view value);
 // Low entropy: Shannon estimate below kMinBitsPerChar, or at least 60% of the adjacent
 // character pairs equal or neighbouring (aaaa, 123456, abcdef), or the value is a shorter
 // string repeated (abcabc...). Thresholds chosen so that `openssl rand -hex 16`,
-// `-base64 24` and 16 random letters/digits never tripped in 3e5 simulated values each (README, "How secrets
+// `-base64 24` and 16 random letters/digits never tripped in 3e5 simulated values each (docs/gate.md, "How secrets
 // are judged").
 inline constexpr double kMinBitsPerChar = 2.5;
 inline constexpr double kMaxSequentialFraction = 0.6;
