@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "backup/stream.hpp"
+#include "core/json.hpp"
 
 namespace steward::backup {
 namespace json = boost::json;
@@ -150,7 +151,7 @@ void write_manifest(const std::filesystem::path& backup_dir, const BackupManifes
     std::filesystem::remove(tmp);
     {
         FileSink out(tmp);
-        std::string text = json::serialize(to_json(m)) + "\n";
+        std::string text = write_json(to_json(m)) + "\n";
         out.write(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
         out.finish();
     }

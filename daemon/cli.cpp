@@ -13,6 +13,7 @@
 
 #include "backup/schedule.hpp"
 #include "core/embedded_postgres.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
 #include "core/secret.hpp"
@@ -111,7 +112,7 @@ DatabaseTarget Context::database(const std::string& url_flag, bool dir_given) {
 }
 
 void Context::print_json(const boost::json::value& doc) const {
-    std::cout << boost::json::serialize(doc) << std::endl;
+    std::cout << write_json(doc) << std::endl;
 }
 
 boost::json::value error_json(const std::string& message, const std::string& file, Mark mark) {

@@ -68,7 +68,8 @@ BackupConfig folder_config(Context& ctx, const BackupFlags& f) {
     } else {
         const Spec& s = ctx.spec();
         // --database-url overrides the spec's, as for every database command.
-        c = backup::config_from_spec(s, f.database_url.empty() ? s.database.url.value_or("") : f.database_url);
+        c = backup::config_from_spec(s,
+                                     f.database_url.empty() ? s.database.url.value_or("") : f.database_url);
     }
     if (!f.dir.empty()) c.settings.dir = f.dir;
     if (c.settings.dir.empty())
@@ -191,7 +192,7 @@ int cmd_list(Context& ctx, const BackupFlags& f) {
                                        {"encrypted", b.encrypted},
                                        {"path", b.path.string()}});
         }
-        ctx.print_json(json::object{{"dir", c.settings.dir.string()}, {"backups", arr}});
+        ctx.print_json(json::object{{"ok", true}, {"dir", c.settings.dir.string()}, {"backups", arr}});
         return kOk;
     }
     if (list.empty()) {

@@ -63,7 +63,7 @@ int list_rules(const Context& ctx) {
                                                 {"needs", checks::to_string(r.needs)},
                                                 {"why", r.why}});
         }
-        ctx.print_json(boost::json::object{{"rules", std::move(rules)}});
+        ctx.print_json(boost::json::object{{"ok", true}, {"rules", std::move(rules)}});
         return kOk;
     }
     auto sev = [](const std::optional<checks::Severity>& s) {

@@ -120,9 +120,10 @@ TEST(Docs, EveryLinkPointsAtAFileAndHeadingThatExist) {
                     ADD_FAILURE() << page.filename() << ": link to " << target << ": no file " << dest;
                     continue;
                 }
-                if (!anchor.empty())
+                if (!anchor.empty()) {
                     EXPECT_TRUE(anchors(read(dest)).count(anchor))
                         << page.filename() << ": link to " << target << ": no such heading in " << dest;
+                }
             }
         }
     }

@@ -1,9 +1,15 @@
 // Runs the real steward binary from integration tests.
 #include "tests/support/steward_process.hpp"
 
+#include <cstdlib>
+
 namespace steward::test {
 
-const char* steward_binary() { return STEWARD_BINARY; }
+// STEWARD_TEST_BINARY runs the tests against another build (to see a regression test fail on old code).
+const char* steward_binary() {
+    const char* other = std::getenv("STEWARD_TEST_BINARY");
+    return other && *other ? other : STEWARD_BINARY;
+}
 const char* source_dir() { return STEWARD_SOURCE_DIR; }
 
 static ProcessOptions options_for(const std::vector<std::string>& args,
