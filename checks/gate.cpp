@@ -87,7 +87,8 @@ void ask_pg_dump(ConnectFacts& c) {
 
 ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
     ConnectFacts c;
-    const std::optional<std::string>& effective = options.database_url ? options.database_url : spec.database.url;
+    const std::optional<std::string>& effective =
+        options.database_url ? options.database_url : spec.database.url;
     if (!effective || effective->empty()) {
         c.skipped = true;
         c.skip_reason = spec.database.embedded ? "database.embedded is started by `steward run`, not by check"
@@ -166,10 +167,8 @@ GateFacts gather_facts(const Spec& spec, const GateOptions& options) {
     GateFacts facts;
     facts.uid = ::geteuid();
     if (const char* mode = std::getenv("PGSSLMODE")) facts.pgsslmode = mode;
-    if (const char* host = std::getenv("PGHOST"); host && *host)
-        facts.pghost = host;
-    else if (const char* addr = std::getenv("PGHOSTADDR"); addr && *addr)
-        facts.pghost = addr;
+    if (const char* host = std::getenv("PGHOST"); host && *host) facts.pghost = host;
+    if (const char* addr = std::getenv("PGHOSTADDR"); addr && *addr) facts.pghostaddr = addr;
     facts.database_password_in_spec = password_in_spec_file(spec);
     if (spec.backups) facts.backup_dir = stat_dir(under(spec.folder, spec.backups->dir), true);
     facts.migrations_dir = stat_dir(under(spec.folder, spec.migrations.dir), false);

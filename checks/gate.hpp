@@ -85,9 +85,10 @@ struct ConnectFacts {
 };
 
 struct GateFacts {
-    uid_t uid = 0;                         // the user steward runs as (secret file owner)
-    std::optional<std::string> pgsslmode;  // PGSSLMODE from the environment: libpq's default for sslmode
-    std::optional<std::string> pghost;     // PGHOST (else PGHOSTADDR): libpq's host when the URL names none
+    uid_t uid = 0;                           // the user steward runs as (secret file owner)
+    std::optional<std::string> pgsslmode;    // PGSSLMODE from the environment: libpq's default for sslmode
+    std::optional<std::string> pghost;       // PGHOST: libpq's host when the URL names none
+    std::optional<std::string> pghostaddr;   // PGHOSTADDR: libpq's hostaddr when the URL names none
     bool database_password_in_spec = false;  // database.url's password is written in the spec file itself
     std::optional<PathFacts> backup_dir;
     std::optional<PathFacts> migrations_dir;

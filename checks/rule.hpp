@@ -38,6 +38,10 @@ struct Rule {
 // The one table: every rule with its severities, why, and the function that checks it.
 const std::vector<Rule>& rule_table();
 
+// The addresses libpq connects to, one per entry of host/hostaddr (from the URL, else PGHOST /
+// PGHOSTADDR): hostaddr[i] when set, else host[i]; "" or a folder is the local socket.
+std::vector<std::string> connect_targets(const pg::ConnInfo& info, const std::optional<std::string>& pghost,
+                                         const std::optional<std::string>& pghostaddr);
 // Host part of "host:port", "[v6]:port" or ":port" (empty: every interface).
 std::string listen_host(const std::string& listen);
 // 127.0.0.0/8, ::1, localhost.

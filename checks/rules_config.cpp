@@ -138,20 +138,46 @@ void check_database_url_invalid(const RuleContext& ctx, Hits& hits) {
     hits.push_back({"database.url", "database.url cannot be parsed: " + why, kEncode});
 }
 
+namespace {
+
+std::vector<std::string> split_commas(const std::string& list) {
+    std::vector<std::string> out;
+    for (std::size_t start = 0; start <= list.size();) {
+        auto end = std::min(list.find(',', start), list.size());
+        out.push_back(list.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> connect_targets(const pg::ConnInfo& info, const std::optional<std::string>& pghost,
+                                         const std::optional<std::string>& pghostaddr) {
+    // As libpq: host and hostaddr come from the URL, else PGHOST / PGHOSTADDR; entry i connects to
+    // hostaddr[i] when it is set (host[i] then only names the server for TLS and auth), else host[i].
+    std::string host = info.get("host");
+    std::string addr = info.get("hostaddr");
+    if (host.empty() && pghost) host = *pghost;
+    if (addr.empty() && pghostaddr) addr = *pghostaddr;
+    std::vector<std::string> hosts = split_commas(host), addrs = split_commas(addr);
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < std::max(hosts.size(), addrs.size()); ++i) {
+        std::string a = i < addrs.size() ? addrs[i] : "";
+        out.push_back(!a.empty() ? a : i < hosts.size() ? hosts[i] : "");
+    }
+    return out;
+}
+
 void check_database_sslmode(const RuleContext& ctx, Hits& hits) {
     auto info = parsed_url(ctx);
     if (!info) return;
-    // libpq's hosts: the URL's, else PGHOST; none, or a socket folder, is local.
-    std::string hosts = info->host();
-    if (hosts.empty() && ctx.facts.pghost) hosts = *ctx.facts.pghost;
-    bool local = true;
-    for (std::size_t start = 0; start <= hosts.size() && local;) {
-        auto end = std::min(hosts.find(',', start), hosts.size());
-        std::string one = hosts.substr(start, end - start);
-        local = one.empty() || one.front() == '/' || is_loopback_host(one);
-        start = end + 1;
-    }
-    if (local) return;
+    // None, or a socket folder, is local; every target must be.
+    std::vector<std::string> remote;
+    for (const auto& one : connect_targets(*info, ctx.facts.pghost, ctx.facts.pghostaddr))
+        if (!one.empty() && one.front() != '/' && !is_loopback_host(one)) remote.push_back(one);
+    if (remote.empty()) return;
+    std::string hosts = fmt::format("{}", fmt::join(remote, ","));
     std::string mode = info->get("sslmode");
     std::string said = "sslmode is " + mode;
     if (mode.empty() && ctx.facts.pgsslmode) {

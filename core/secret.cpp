@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/pg.hpp"
+#include "core/small_file.hpp"
 
 namespace steward {
 
@@ -49,23 +50,18 @@ ResolvedSecret resolve_secret(const SecretSpec& spec) {
             break;
         }
         case SecretSpec::Source::file: {
-            struct stat st {};
-            if (::stat(spec.file.c_str(), &st) != 0) {
-                r.status = ResolvedSecret::Status::file_missing;
-                r.problem = "file " + spec.file.string() + " cannot be read: " + std::strerror(errno);
+            SmallFile f = read_small_file(spec.file);
+            if (f.exists) {
+                r.file_mode = f.mode;
+                r.file_owner = f.owner;
+            }
+            if (!f.ok()) {
+                r.status = f.status == SmallFile::Status::missing ? ResolvedSecret::Status::file_missing
+                                                                  : ResolvedSecret::Status::file_unreadable;
+                r.problem = f.error;
                 return r;
             }
-            r.file_mode = st.st_mode & 07777;
-            r.file_owner = st.st_uid;
-            std::ifstream in(spec.file, std::ios::binary);
-            if (!in || !S_ISREG(st.st_mode)) {
-                r.status = ResolvedSecret::Status::file_unreadable;
-                r.problem = "file " + spec.file.string() + " is not a readable regular file";
-                return r;
-            }
-            std::stringstream ss;
-            ss << in.rdbuf();
-            std::string text = ss.str();
+            std::string text = std::move(f.text);
             if (text.size() >= 2 && text.compare(text.size() - 2, 2, "\r\n") == 0)
                 text.resize(text.size() - 2);
             else if (!text.empty() && text.back() == '\n')
