@@ -49,8 +49,24 @@ ResolvedSecret resolve_secret(const SecretSpec& spec) {
             r.value = Secret(v);
             break;
         }
+        case SecretSpec::Source::credential:
         case SecretSpec::Source::file: {
-            SmallFile f = read_small_file(spec.file);
+            if (spec.source == SecretSpec::Source::credential) {
+                // systemd's LoadCredential=NAME:PATH puts the file at $CREDENTIALS_DIRECTORY/NAME.
+                const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+                if (!dir || !*dir) {
+                    r.status = ResolvedSecret::Status::file_missing;
+                    r.problem = "systemd credential " + spec.credential +
+                                ": $CREDENTIALS_DIRECTORY is not set (steward is not running under a unit "
+                                "with LoadCredential=" +
+                                spec.credential + ":...)";
+                    return r;
+                }
+                r.file = std::filesystem::path(dir) / spec.credential;
+            } else {
+                r.file = spec.file;
+            }
+            SmallFile f = read_small_file(r.file);
             if (f.exists) {
                 r.file_mode = f.mode;
                 r.file_owner = f.owner;
