@@ -29,6 +29,7 @@ constexpr const char* kMonthNames[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
                                        "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
 constexpr const char* kDayNames[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"};
 
+constexpr FieldInfo kSecondField{"second", 0, 59, nullptr};
 constexpr std::array<FieldInfo, 5> kFields{{{"minute", 0, 59, nullptr},
                                             {"hour", 0, 23, nullptr},
                                             {"day-of-month", 1, 31, nullptr},
@@ -170,13 +171,23 @@ CronSchedule CronSchedule::parse(const std::string& input) {
         }
     }
     if (!cur.empty()) fields.push_back(cur);
-    if (fields.size() != 5) {
-        fail(text, "expected 5 fields (minute hour day-of-month month day-of-week), got " +
-                       std::to_string(fields.size()));
+    if (fields.size() != 5 && fields.size() != 6) {
+        fail(text,
+             "expected 5 fields (minute hour day-of-month month day-of-week), or 6 with a seconds field "
+             "first, got " +
+                 std::to_string(fields.size()));
     }
 
     CronSchedule s;
     s.text_ = text;
+    if (fields.size() == 6) {  // robfig/cron's optional seconds field, first
+        auto secs = parse_field(text, fields.front(), kSecondField);
+        for (int v = 0; v < 60; ++v)
+            s.seconds_[static_cast<std::size_t>(v)] = secs[static_cast<std::size_t>(v)];
+        fields.erase(fields.begin());
+    } else {
+        s.seconds_[0] = true;
+    }
     std::array<std::vector<bool>, 5> sets;
     for (std::size_t i = 0; i < 5; ++i) sets[i] = parse_field(text, fields[i], kFields[i]);
     for (int v = 0; v < 60; ++v)
@@ -210,7 +221,8 @@ CronSchedule CronSchedule::parse(const std::string& input) {
 bool CronSchedule::matches(date::local_seconds local_minute) const {
     const auto day = date::floor<date::days>(local_minute);
     const auto tod = date::make_time(local_minute - day);
-    if (!minutes_[static_cast<std::size_t>(tod.minutes().count())] ||
+    if (!seconds_[static_cast<std::size_t>(tod.seconds().count())] ||
+        !minutes_[static_cast<std::size_t>(tod.minutes().count())] ||
         !hours_[static_cast<std::size_t>(tod.hours().count())]) {
         return false;
     }
@@ -230,17 +242,24 @@ system_clock::time_point CronSchedule::next_after(system_clock::time_point t,
                                                   const date::time_zone* tz) const {
     // Candidates walk forward in local time; to_sys is monotonic, so the first one after t is the answer.
     // Start a day early: in a fall-back hour local time runs behind the instants already passed.
+    // Hours and minutes that end at or before t are skipped whole (to_sys of their end bounds them).
     const auto start_day = date::floor<date::days>(to_local(t, tz)) - date::days{1};
     for (int d = 0; d <= kSearchDays; ++d) {
         const auto day = start_day + date::days{d};
         if (!day_matches(day)) continue;
         for (int h = 0; h < 24; ++h) {
             if (!hours_[static_cast<std::size_t>(h)]) continue;
+            const auto hour = date::local_seconds{day} + std::chrono::hours{h};
+            if (to_sys(hour + std::chrono::hours{1}, tz) <= t) continue;
             for (int m = 0; m < 60; ++m) {
                 if (!minutes_[static_cast<std::size_t>(m)]) continue;
-                const auto local = date::local_seconds{day} + std::chrono::hours{h} + minutes{m};
-                const auto when = to_sys(local, tz);
-                if (when > t) return when;
+                const auto minute = hour + minutes{m};
+                if (to_sys(minute + minutes{1}, tz) <= t) continue;
+                for (int sec = 0; sec < 60; ++sec) {
+                    if (!seconds_[static_cast<std::size_t>(sec)]) continue;
+                    const auto when = to_sys(minute + std::chrono::seconds{sec}, tz);
+                    if (when > t) return when;
+                }
             }
         }
     }
@@ -255,15 +274,34 @@ std::optional<system_clock::time_point> CronSchedule::previous_at_or_before(syst
         if (!day_matches(day)) continue;
         for (int h = 23; h >= 0; --h) {
             if (!hours_[static_cast<std::size_t>(h)]) continue;
+            const auto hour = date::local_seconds{day} + std::chrono::hours{h};
+            if (to_sys(hour, tz) > t) continue;  // the whole hour lies after t
             for (int m = 59; m >= 0; --m) {
                 if (!minutes_[static_cast<std::size_t>(m)]) continue;
-                const auto local = date::local_seconds{day} + std::chrono::hours{h} + minutes{m};
-                const auto when = to_sys(local, tz);
-                if (when <= t) return when;
+                const auto minute = hour + minutes{m};
+                if (to_sys(minute, tz) > t) continue;
+                for (int sec = 59; sec >= 0; --sec) {
+                    if (!seconds_[static_cast<std::size_t>(sec)]) continue;
+                    const auto when = to_sys(minute + std::chrono::seconds{sec}, tz);
+                    if (when <= t) return when;
+                }
             }
         }
     }
     return std::nullopt;
+}
+
+std::chrono::seconds CronSchedule::max_gap(system_clock::time_point from, const date::time_zone* tz) const {
+    // Runs within a year, at most 5000 of them: enough to see a weekly, monthly or yearly pattern.
+    std::chrono::seconds gap{0};
+    auto prev = next_after(from, tz);
+    const auto end = from + date::days{400};
+    for (int i = 0; i < 5000 && prev < end; ++i) {
+        auto next = next_after(prev, tz);
+        gap = std::max(gap, std::chrono::duration_cast<std::chrono::seconds>(next - prev));
+        prev = next;
+    }
+    return gap;
 }
 
 const date::time_zone* find_time_zone(const std::string& name) {

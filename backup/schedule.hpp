@@ -12,7 +12,8 @@ namespace steward::backup {
 
 class CronSchedule {
   public:
-    // "m h dom mon dow" (lists, ranges, steps, JAN..DEC, SUN..SAT, 7 = Sunday) or
+    // "m h dom mon dow" (lists, ranges, steps, JAN..DEC, SUN..SAT, 7 = Sunday), optionally with a
+    // seconds field first ("*/10 * * * * *", as robfig/cron), or
     // @hourly/@daily/@midnight/@weekly/@monthly/@yearly/@annually.
     // Throws std::invalid_argument with a message naming the field and the problem.
     static CronSchedule parse(const std::string& text);
@@ -30,13 +31,18 @@ class CronSchedule {
 
     const std::string& text() const { return text_; }
 
-    // Does the local wall-clock minute match the fields?
+    // Does the local wall-clock second match the fields?
     bool matches(date::local_seconds local_minute) const;
+
+    // The longest interval between two consecutive runs within a year from `from` (the stale-backup
+    // alert's threshold: "0 2 * * 1-5" has a 3-day weekend gap).
+    std::chrono::seconds max_gap(std::chrono::system_clock::time_point from, const date::time_zone* tz) const;
 
   private:
     bool day_matches(date::local_days day) const;
 
     std::string text_;
+    std::bitset<60> seconds_;  // {0} for a 5-field expression
     std::bitset<60> minutes_;
     std::bitset<24> hours_;
     std::bitset<32> days_of_month_;  // 1..31

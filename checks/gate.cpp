@@ -235,8 +235,9 @@ std::vector<Finding> run_gate(const Spec& spec, const GateOptions& options, std:
     return evaluate(spec, &secrets, facts, skipped);
 }
 
-int run_startup_gate(const Spec& spec, const GateOptions& options) {
+int run_startup_gate(const Spec& spec, const GateOptions& options, std::vector<Finding>* out) {
     std::vector<Finding> findings = run_gate(spec, options);
+    if (out) *out = findings;
     int errors = 0;
     int warnings = 0;
     for (const auto& f : findings) {

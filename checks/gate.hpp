@@ -159,7 +159,7 @@ void validate_checks_section(const Spec& spec);
 bool gate_passes(const std::vector<Finding>& findings);
 
 // The gate `steward run` runs first: logs every finding (error/warn/info) under "gate" and
-// returns 0 when the daemon may start, 1 when it must not.
-int run_startup_gate(const Spec& spec, const GateOptions& options = {});
+// returns 0 when the daemon may start, 1 when it must not. `findings` (if given) receives them.
+int run_startup_gate(const Spec& spec, const GateOptions& options = {}, std::vector<Finding>* findings = nullptr);
 
 }  // namespace steward::checks

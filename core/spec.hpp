@@ -59,6 +59,7 @@ struct SecretSpec {
         credential{};       // Source::credential: a systemd credential, $CREDENTIALS_DIRECTORY/<credential>
     bool optional = false;  // unset is no finding, and service env entries that use it are left out
     std::optional<std::size_t> min_length{};  // raises (never lowers) the kind's minimum length
+    bool operator==(const SecretSpec&) const = default;
 };
 
 // A string that is either a literal or "secret:NAME".
@@ -67,17 +68,20 @@ struct SecretOrValue {
     std::string literal;  // the literal text, empty for a reference
     bool is_secret() const { return !secret.empty(); }
     bool empty() const { return secret.empty() && literal.empty(); }
+    bool operator==(const SecretOrValue&) const = default;
 };
 
 struct EmbeddedDatabaseSpec {
     std::filesystem::path dir;
     int port = 55432;
+    bool operator==(const EmbeddedDatabaseSpec&) const = default;
 };
 
 struct DatabaseSpec {
     std::optional<std::string> url;  // after interpolation; may carry a password
     std::optional<EmbeddedDatabaseSpec> embedded;
     SecretOrValue password{};  // database.password: "secret:NAME" for a url without a password
+    bool operator==(const DatabaseSpec&) const = default;
 };
 
 struct SecuritySpec {
@@ -88,6 +92,7 @@ struct SecuritySpec {
     bool hsts = true;
     bool debug = false;
     std::optional<int> rate_limit_per_minute;  // absent or 0: no rate limit
+    bool operator==(const SecuritySpec&) const = default;
 };
 
 struct MigrationsSpec {
@@ -98,11 +103,13 @@ struct MigrationsSpec {
     Duration lock_timeout = std::chrono::seconds(10);
     std::optional<Duration> statement_timeout;
     SecretOrValue database_url{};  // a privileged URL for migrations only; empty: database.url
+    bool operator==(const MigrationsSpec&) const = default;
 };
 
 struct Compression {
     enum class Algorithm { zstd, gzip, none } algorithm = Algorithm::zstd;
     int level = 3;
+    bool operator==(const Compression&) const = default;
 };
 std::string to_string(const Compression&);
 
@@ -114,6 +121,7 @@ struct SftpSpec {
     std::filesystem::path known_hosts;
     std::string path;
     bool verify_remote = false;
+    bool operator==(const SftpSpec&) const = default;
 };
 
 struct RetentionSpec {
@@ -121,6 +129,7 @@ struct RetentionSpec {
     int daily = 7;
     int weekly = 4;
     int monthly = 6;
+    bool operator==(const RetentionSpec&) const = default;
 };
 
 struct BackupsSpec {
@@ -134,7 +143,9 @@ struct BackupsSpec {
     Duration lock_wait_timeout = std::chrono::seconds(30);
     SecretOrValue encryption_key;  // backups.encryption.key
     RetentionSpec retention;
-    std::optional<SftpSpec> sftp;  // backups.offsite.sftp
+    std::optional<SftpSpec> sftp;               // backups.offsite.sftp
+    std::optional<std::string> drill_schedule;  // backups.drill.schedule: restore drills of the newest backup
+    bool operator==(const BackupsSpec&) const = default;
 };
 
 // services.<name>.env values: literal, "secret:NAME", "database:url", or a setting of the spec
@@ -142,6 +153,7 @@ struct BackupsSpec {
 struct EnvValue {
     enum class Kind { literal, secret, database_url, setting } kind = Kind::literal;
     std::string text;  // literal text, secret name, or the setting reference ("security:debug")
+    bool operator==(const EnvValue&) const = default;
 };
 
 // The settings a service env value may reference, so the value the gate judged is the value the app gets.
@@ -156,15 +168,19 @@ struct HttpCheck {
     std::vector<int> expect_status;  // empty: any 200-399
     std::optional<std::string> body_contains;
     std::map<std::string, std::string> headers;
+    bool operator==(const HttpCheck&) const = default;
 };
 struct TcpCheck {
     std::string address;  // host:port
+    bool operator==(const TcpCheck&) const = default;
 };
 struct PostgresCheck {
     std::string query = "SELECT 1";
+    bool operator==(const PostgresCheck&) const = default;
 };
 struct ExecCheck {
     std::vector<std::string> command;
+    bool operator==(const ExecCheck&) const = default;
 };
 
 // A readiness check or a probe target: exactly one of the four.
@@ -173,6 +189,7 @@ struct CheckTarget {
     std::optional<TcpCheck> tcp;
     std::optional<PostgresCheck> postgres;
     std::optional<ExecCheck> exec;
+    bool operator==(const CheckTarget&) const = default;
 };
 
 struct RestartSpec {
@@ -181,11 +198,13 @@ struct RestartSpec {
     Duration backoff_max = std::chrono::seconds(60);
     int max_restarts = 10;
     Duration window = std::chrono::minutes(10);
+    bool operator==(const RestartSpec&) const = default;
 };
 
 struct StopSpec {
     int signal = 15;  // SIGTERM
     Duration timeout = std::chrono::seconds(20);
+    bool operator==(const StopSpec&) const = default;
 };
 
 struct ServiceSpec {
@@ -200,6 +219,7 @@ struct ServiceSpec {
     RestartSpec restart;
     StopSpec stop;
     std::optional<std::filesystem::path> env_file{};  // KEY=VALUE lines loaded before `env` (which wins)
+    bool operator==(const ServiceSpec&) const = default;
 };
 
 struct ProbeSpec {
@@ -209,12 +229,14 @@ struct ProbeSpec {
     Duration timeout = std::chrono::seconds(2);
     int failure_threshold = 3;
     int success_threshold = 1;
+    bool operator==(const ProbeSpec&) const = default;
 };
 
 struct AdminSpec {
     std::string listen = "127.0.0.1:9180";
     SecretOrValue token;
     bool metrics_auth = false;
+    bool operator==(const AdminSpec&) const = default;
 };
 
 // checks.waive: a finding the operator accepted, with the reason; shown as waived, never hidden.
@@ -233,6 +255,7 @@ struct ChecksSpec {
 struct LoggingSpec {
     std::string level = "info";
     std::string format = "text";  // text | json
+    bool operator==(const LoggingSpec&) const = default;
 };
 
 struct Spec {

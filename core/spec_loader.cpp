@@ -401,7 +401,7 @@ void Loader::migrations(const YAML::Node& n) {
 void Loader::backups(const YAML::Node& n) {
     auto m = map(n, "backups",
                  {"dir", "schedule", "format", "compression", "jobs", "verify", "catch_up",
-                  "lock_wait_timeout", "encryption", "retention", "offsite"});
+                  "lock_wait_timeout", "encryption", "retention", "offsite", "drill"});
     BackupsSpec b;
     require(m, n, "backups", "dir");
     b.dir = file_path(m["dir"], "backups.dir");
@@ -446,6 +446,11 @@ void Loader::backups(const YAML::Node& n) {
             b.retention.weekly = integer(r["weekly"], "backups.retention.weekly", 0, 100000);
         if (r.count("monthly"))
             b.retention.monthly = integer(r["monthly"], "backups.retention.monthly", 0, 100000);
+    }
+    if (m.count("drill")) {
+        auto d = map(m["drill"], "backups.drill", {"schedule"});
+        require(d, m["drill"], "backups.drill", "schedule");
+        b.drill_schedule = str(d["schedule"], "backups.drill.schedule");
     }
     if (m.count("offsite")) {
         auto o = map(m["offsite"], "backups.offsite", {"sftp"});

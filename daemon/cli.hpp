@@ -73,6 +73,10 @@ class Context {
     std::unique_ptr<EmbeddedPostgres> embedded_;
 };
 
+// Loads a spec and checks the keys whose syntax lives in a subsystem (schedule, time zone): the one load
+// path of every command and of a reload. Throws SpecError.
+Spec load_checked_spec(const std::filesystem::path& path);
+
 // Each command lives in its own file and registers itself here.
 void add_check_command(CLI::App& app, Context& ctx);
 void add_migrate_command(CLI::App& app, Context& ctx);

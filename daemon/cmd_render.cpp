@@ -1,7 +1,6 @@
 // steward render: rendering deployment files (not built yet; says so and exits 2).
-#include <iostream>
-
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "daemon/cli.hpp"
 
@@ -13,8 +12,10 @@ void add_render_command(CLI::App& app, Context& ctx) {
     cmd->callback([&ctx] {
         ctx.action = [&ctx] {
             std::string msg = "'steward render' (rendering deployment files) is not built yet";
-            if (ctx.global.json) ctx.print_json(error_json(msg));
-            else std::cerr << "steward: " << msg << std::endl;
+            if (ctx.global.json)
+                ctx.print_json(error_json(msg));
+            else
+                std::cerr << "steward: " << msg << std::endl;
             return kUsage;
         };
     });

@@ -165,7 +165,7 @@ TEST(Cron, InvalidExpressionsHaveClearErrors) {
     EXPECT_NE(parse_error("").find("empty"), std::string::npos);
     EXPECT_NE(parse_error("* * * *").find("expected 5 fields"), std::string::npos);
     EXPECT_NE(parse_error("* * * *").find("got 4"), std::string::npos);
-    EXPECT_NE(parse_error("* * * * * *").find("got 6"), std::string::npos);
+    EXPECT_NE(parse_error("* * * * * * *").find("got 7"), std::string::npos);
     EXPECT_NE(parse_error("60 * * * *").find("minute field \"60\": value 60 out of range 0-59"),
               std::string::npos);
     EXPECT_NE(parse_error("0 24 * * *").find("hour field"), std::string::npos);
@@ -238,6 +238,52 @@ TEST(CatchUp, PeriodIsTheIntervalEndingAtTheMissedRun) {
     EXPECT_TRUE(catch_up_due(utc(2026, 10, 24, 2, 5), utc(2026, 10, 25, 3, 10), daily4, berlin()));
     // Spring forward: 2026-03-28 04:00 CET (03:00 UTC) to 2026-03-29 04:00 CEST (02:00 UTC) is 23 h.
     EXPECT_TRUE(catch_up_due(utc(2026, 3, 28, 3, 5), utc(2026, 3, 29, 2, 10), daily4, berlin()));
+}
+
+}  // namespace
+}  // namespace steward::backup
+
+namespace steward::backup {
+namespace {
+
+TEST(CronSeconds, SixFieldsPutSecondsFirst) {
+    EXPECT_EQ(runs("*/20 * * * * *", utc(2026, 1, 1), 4, nullptr),
+              (std::vector<std::string>{"2026-01-01 00:00:20 UTC", "2026-01-01 00:00:40 UTC",
+                                        "2026-01-01 00:01:00 UTC", "2026-01-01 00:01:20 UTC"}));
+    EXPECT_EQ(runs("30 0 2 * * *", utc(2026, 1, 1), 1, berlin()),
+              (std::vector<std::string>{"2026-01-01 01:00:30 UTC"}));
+}
+
+TEST(CronSeconds, FiveFieldsRunAtSecondZero) {
+    auto s = CronSchedule::parse("* * * * *");
+    EXPECT_EQ(show(s.next_after(utc(2026, 1, 1) + seconds{1}, nullptr)), "2026-01-01 00:01:00 UTC");
+}
+
+TEST(CronSeconds, PreviousRunHonoursSeconds) {
+    auto s = CronSchedule::parse("*/15 * * * * *");
+    EXPECT_EQ(show(*s.previous_at_or_before(utc(2026, 1, 1, 0, 1) + seconds{14}, nullptr)),
+              "2026-01-01 00:01:00 UTC");
+}
+
+TEST(CronSeconds, BadSecondsFieldIsNamed) {
+    EXPECT_NE(parse_error("60 * * * * *").find("second field"), std::string::npos) << parse_error("60 * * * * *");
+    EXPECT_NE(parse_error("* * * * * * *").find("got 7"), std::string::npos);
+}
+
+TEST(CronMaxGap, WeekdaysHaveAThreeDayWeekendGap) {
+    auto s = CronSchedule::parse("0 2 * * 1-5");
+    EXPECT_EQ(s.max_gap(utc(2026, 1, 1), nullptr), hours(72));
+}
+
+TEST(CronMaxGap, DailyIsOneDayAndAcrossDstInBerlinUpTo25Hours) {
+    EXPECT_EQ(CronSchedule::parse("0 2 * * *").max_gap(utc(2026, 1, 1), nullptr), hours(24));
+    EXPECT_EQ(CronSchedule::parse("30 2 * * *").max_gap(utc(2026, 1, 1), berlin()), hours(25));
+}
+
+TEST(CronMaxGap, FrequentSchedulesAreFast) {
+    auto t0 = steady_clock::now();
+    EXPECT_EQ(CronSchedule::parse("*/5 * * * * *").max_gap(utc(2026, 1, 1), nullptr), seconds(5));
+    EXPECT_LT(steady_clock::now() - t0, seconds(5));
 }
 
 }  // namespace

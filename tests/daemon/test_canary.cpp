@@ -1,6 +1,5 @@
 // No secret value reaches any output: every command path runs with canary secrets and is searched.
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include "core/embedded_postgres.hpp"
@@ -37,7 +36,9 @@ void run_all_paths(const Canaries& c) {
         "name: chat\n"
         "environment: production\n"
         "database:\n"
-        "  url: postgresql://chat:" + c.db_password + "@127.0.0.1:" + std::to_string(closed_port) + "/chat\n"
+        "  url: postgresql://chat:" +
+        c.db_password + "@127.0.0.1:" + std::to_string(closed_port) +
+        "/chat\n"
         "secrets:\n"
         "  jwt_secret: { env: CANARY_JWT }\n"
         "  admin_token: { file: admin.token }\n"
@@ -87,9 +88,11 @@ void run_all_paths(const Canaries& c) {
     expect_no_canary(r, c, "broken spec");
     r = test::run_steward({"--spec", broken, "check", "--json"}, env);
     expect_no_canary(r, c, "broken spec --json");
-    std::string url = "postgresql://chat:" + c.db_password + "@127.0.0.1:" + std::to_string(closed_port) + "/chat";
+    std::string url =
+        "postgresql://chat:" + c.db_password + "@127.0.0.1:" + std::to_string(closed_port) + "/chat";
     for (const char* cmd : {"migrate", "backup"}) {
-        r = test::run_steward({cmd, cmd == std::string("migrate") ? "status" : "list", "--database-url", url, "--dir",
+        r = test::run_steward({cmd, cmd == std::string("migrate") ? "status" : "list", "--database-url", url,
+                               "--dir",
                                (dir / (cmd == std::string("migrate") ? "migrations" : "backups")).string()});
         expect_no_canary(r, c, std::string(cmd) + " --database-url");
         r = test::run_steward({cmd, cmd == std::string("migrate") ? "up" : "now", "--json", "--dir",
@@ -102,26 +105,30 @@ void run_all_paths(const Canaries& c) {
 }  // namespace
 
 TEST(Canary, StrongSecretsNeverAppearInOutput) {
-    run_all_paths({"Zq8vN3kR7wT1yX5mB9cF2hJ6pL4sD0gA-jwt-canary", "Hr5tY8uI1oP4aS7dF0gJ3kL6zX9cV2bN-admin-canary",
+    run_all_paths({"Zq8vN3kR7wT1yX5mB9cF2hJ6pL4sD0gA-jwt-canary",
+                   "Hr5tY8uI1oP4aS7dF0gJ3kL6zX9cV2bN-admin-canary",
                    "Mn4bV7cX0zL3kJ6hG9fD2sA5pO8iU1yT-key-canary", "Qw3eR6tY9uI2oP5aS8dF1gH4jK7lZ0xC-dbpw"});
 }
 
 TEST(Canary, WeakSecretsAreReportedWithoutBeingEchoed) {
-    // Weak values trigger findings about length, placeholders and reuse: the messages must describe, not quote.
+    // Weak values trigger findings about length, placeholders and reuse: the messages must describe, not
+    // quote.
     run_all_paths({"changeme-canary1", "admin-canary2", "secret-canary3", "password-canary4"});
 }
 
 TEST(Canary, InlineValuesAndSpecErrorsNeverEchoTheValue) {
     test::TempDir dir;
     const std::string canary = "Inline7Canary9Value3Qx";
-    std::string base = "version: 1\nname: chat\nenvironment: production\ndatabase:\n  url: postgresql://c@127.0.0.1:1/c\n";
+    std::string base =
+        "version: 1\nname: chat\nenvironment: production\ndatabase:\n  url: postgresql://c@127.0.0.1:1/c\n";
     // An inline value (refused in production) is reported, never quoted.
     auto ok = dir.write("inline.yaml", base + "secrets:\n  s: { value: \"" + canary + "\" }\n");
     // A value the loader cannot interpolate: the error names the key, not the text.
     auto broken = dir.write("broken.yaml", base + "secrets:\n  s: { value: \"" + canary + "${oops\" }\n");
     auto badname = dir.write("badname.yaml", base + "secrets:\n  s: { value: \"" + canary + "${1x}\" }\n");
     for (const auto& spec : {ok, broken, badname})
-        for (std::vector<std::string> args : {std::vector<std::string>{"check"}, {"check", "--json"}, {"run"}}) {
+        for (std::vector<std::string> args :
+             {std::vector<std::string>{"check"}, {"check", "--json"}, {"run"}}) {
             std::vector<std::string> full = {"--spec", spec.string()};
             full.insert(full.end(), args.begin(), args.end());
             auto r = test::run_steward(full);
