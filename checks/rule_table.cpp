@@ -105,7 +105,7 @@ const std::vector<Rule> kRules = {
     {{"connect.database_superuser", Off, W, W, Needs::connect,
       "an API connecting as a superuser can drop every database and read every file the server can"}, check_connect_database_superuser},
     {{"connect.cannot_create_database", W, W, W, Needs::connect,
-      "backups.verify: restore restores into a scratch database; a role that cannot create one fails every backup"}, check_connect_cannot_create_database},
+      "backups.verify: restore and restore drills need a scratch database; a role that cannot create one fails them all"}, check_connect_cannot_create_database},
 };
 // clang-format on
 

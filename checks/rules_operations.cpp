@@ -173,13 +173,22 @@ void check_connect_migration_lock_held(const RuleContext& ctx, Hits& hits) {
 void check_connect_cannot_create_database(const RuleContext& ctx, Hits& hits) {
     const ConnectFacts& c = *ctx.facts.connect;
     if (c.skipped || !c.answered || !c.createdb || *c.createdb || (c.superuser && *c.superuser)) return;
-    if (!ctx.spec.backups || ctx.spec.backups->verify != BackupsSpec::Verify::restore) return;
-    hits.push_back(
-        {"backups.verify",
-         fmt::format("backups.verify is restore, but role {} cannot create the scratch database it "
-                     "restores into: every backup will fail verification",
-                     c.role),
-         fmt::format("ALTER ROLE {} CREATEDB, or set backups.verify: full", c.role)});
+    if (!ctx.spec.backups) return;
+    const auto& b = *ctx.spec.backups;
+    if (b.verify == BackupsSpec::Verify::restore)
+        hits.push_back(
+            {"backups.verify",
+             fmt::format("backups.verify is restore, but role {} cannot create the scratch database it "
+                         "restores into: every backup will fail verification",
+                         c.role),
+             fmt::format("ALTER ROLE {} CREATEDB, or set backups.verify: full", c.role)});
+    if (b.drill_schedule)
+        hits.push_back(
+            {"backups.drill",
+             fmt::format("backups.drill is scheduled, but role {} cannot create the scratch database a "
+                         "restore drill restores into: every drill will fail",
+                         c.role),
+             fmt::format("ALTER ROLE {} CREATEDB", c.role)});
 }
 
 void check_connect_database_superuser(const RuleContext& ctx, Hits& hits) {
