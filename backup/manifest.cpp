@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "backup/stream.hpp"
+#include "core/json.hpp"
 
 namespace steward::backup {
 namespace json = boost::json;
@@ -232,7 +233,7 @@ std::string write_manifest(const std::filesystem::path& backup_dir, const Backup
         BackupManifest signed_m = m;
         signed_m.mac = key ? manifest_mac(*key, authenticated_text(m)) : std::string();
         signed_m_mac = signed_m.mac;
-        std::string text = json::serialize(to_json(signed_m)) + "\n";
+        std::string text = write_json(to_json(signed_m)) + "\n";
         out.write(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
         out.finish();
     }

@@ -1,6 +1,8 @@
 // The I/O side of the gate: stats paths, looks up programs, asks the database; then runs the rules.
 #include "checks/gate.hpp"
 
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -87,7 +89,8 @@ void ask_pg_dump(ConnectFacts& c) {
 
 ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
     ConnectFacts c;
-    const std::optional<std::string>& effective = options.database_url ? options.database_url : spec.database.url;
+    const std::optional<std::string>& effective =
+        options.database_url ? options.database_url : spec.database.url;
     if (!effective || effective->empty()) {
         c.skipped = true;
         c.skip_reason = spec.database.embedded ? "database.embedded is started by `steward run`, not by check"
@@ -121,10 +124,12 @@ ConnectFacts ask_database(const Spec& spec, const GateOptions& options) {
         }
         {
             pqxx::nontransaction tx(*conn);
-            auto row =
-                tx.exec1("SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user");
+            auto row = tx.exec1(
+                "SELECT current_user::text, rolsuper, rolcreatedb FROM pg_roles WHERE rolname = "
+                "current_user");
             c.role = row[0].as<std::string>();
             c.superuser = row[1].as<bool>();
+            c.createdb = row[2].as<bool>();
         }
         try {
             c.migration_lock_holder =
@@ -160,17 +165,61 @@ bool password_in_spec_file(const Spec& spec) {
     return password.size() >= 8 && text.find(password) != std::string::npos;
 }
 
+// Kubernetes and Docker mount secrets here, systemd its credentials in $CREDENTIALS_DIRECTORY.
+std::vector<fs::path> secret_mounts() {
+    std::vector<fs::path> out{"/run/secrets", "/var/run/secrets"};
+    if (const char* d = std::getenv("CREDENTIALS_DIRECTORY"); d && *d) out.emplace_back(d);
+    return out;
+}
+
+bool inside(const fs::path& file, const fs::path& folder) {
+    auto f = file.lexically_normal().string(), d = folder.lexically_normal().string();
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    return f.size() > d.size() && f.compare(0, d.size(), d) == 0 && f[d.size()] == '/';
+}
+
+SecretFileFacts secret_file_facts(const fs::path& file) {
+    SecretFileFacts f;
+    f.path = file;
+    for (const auto& m : secret_mounts()) f.in_secret_mount = f.in_secret_mount || inside(file, m);
+    struct stat st {};
+    struct statvfs vfs {};
+    if (::stat(file.c_str(), &st) != 0) return f;
+    bool read_only = ::statvfs(file.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+    // By the mode bits, not access(): root may write anything on a writable mount, and the
+    // question is whether the file is meant to be changed by steward's user.
+    uid_t uid = ::geteuid();
+    bool bits = (st.st_uid == uid && (st.st_mode & S_IWUSR)) ||
+                (st.st_gid == ::getegid() && (st.st_mode & S_IWGRP)) || (st.st_mode & S_IWOTH);
+    f.writable = !read_only && bits;
+    return f;
+}
+
 }  // namespace
 
 GateFacts gather_facts(const Spec& spec, const GateOptions& options) {
     GateFacts facts;
     facts.uid = ::geteuid();
-    if (const char* mode = std::getenv("PGSSLMODE")) facts.pgsslmode = mode;
-    if (const char* host = std::getenv("PGHOST"); host && *host)
-        facts.pghost = host;
-    else if (const char* addr = std::getenv("PGHOSTADDR"); addr && *addr)
-        facts.pghost = addr;
+    facts.lint = options.lint;
+    for (const auto& svc : spec.services)
+        facts.service_envs[svc.name] = resolve_service_env(spec, svc, {}, "", {!options.lint});
+    if (options.env_file) {
+        EnvFile file = read_env_file(*options.env_file);
+        facts.env_file = EnvFileFacts{*options.env_file, std::move(file.entries), std::move(file.errors)};
+    }
     facts.database_password_in_spec = password_in_spec_file(spec);
+    if (options.lint) return facts;  // nothing else on the host
+    for (const auto& s : spec.secrets) {
+        if (s.source == SecretSpec::Source::file) facts.secret_files[s.name] = secret_file_facts(s.file);
+        const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
+        if (s.source == SecretSpec::Source::credential && creds && *creds)
+            facts.secret_files[s.name] = secret_file_facts(fs::path(creds) / s.credential);
+    }
+    for (const auto& svc : spec.services)
+        if (svc.workdir) facts.service_workdirs[svc.name] = stat_dir(under(spec.folder, *svc.workdir), false);
+    if (const char* mode = std::getenv("PGSSLMODE")) facts.pgsslmode = mode;
+    if (const char* host = std::getenv("PGHOST"); host && *host) facts.pghost = host;
+    if (const char* addr = std::getenv("PGHOSTADDR"); addr && *addr) facts.pghostaddr = addr;
     if (spec.backups) facts.backup_dir = stat_dir(under(spec.folder, spec.backups->dir), true);
     facts.migrations_dir = stat_dir(under(spec.folder, spec.migrations.dir), false);
     for (const auto& svc : spec.services)
@@ -179,11 +228,11 @@ GateFacts gather_facts(const Spec& spec, const GateOptions& options) {
     return facts;
 }
 
-std::vector<Finding> run_gate(const Spec& spec, const GateOptions& options) {
+std::vector<Finding> run_gate(const Spec& spec, const GateOptions& options, std::vector<Skipped>* skipped) {
     GateFacts facts = gather_facts(spec, options);
-    if (!options.resolve_secrets) return evaluate(spec, nullptr, facts);
+    if (!options.resolve_secrets || options.lint) return evaluate(spec, nullptr, facts, skipped);
     auto secrets = resolve_secrets(spec);
-    return evaluate(spec, &secrets, facts);
+    return evaluate(spec, &secrets, facts, skipped);
 }
 
 int run_startup_gate(const Spec& spec, const GateOptions& options, std::vector<Finding>* out) {
@@ -197,6 +246,11 @@ int run_startup_gate(const Spec& spec, const GateOptions& options, std::vector<F
                            {"line", boost::json::value(f.line)},
                            {"message", f.message},
                            {"hint", f.hint}};
+        if (f.is_waived()) {  // accepted by checks.waive: shown, never counted
+            log::info("gate", "gate finding waived",
+                      {{"id", f.id}, {"path", f.path}, {"message", f.message}, {"reason", f.waived}});
+            continue;
+        }
         switch (f.severity) {
             case Severity::error:
                 ++errors;

@@ -1,7 +1,10 @@
 // The rule table (id, severity per environment, why) and the pure evaluation of a spec against it.
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "checks/rule.hpp"
+#include "checks/strength.hpp"
 
 namespace steward::checks {
 namespace {
@@ -19,7 +22,9 @@ const std::vector<Rule> kRules = {
     {{"secret.too_short", W, E, E, Needs::secrets,
       "tokens and keys need at least 32 characters, passwords 16, to resist guessing"}, check_secret_too_short},
     {{"secret.placeholder", W, E, E, Needs::secrets,
-      "default and placeholder values (changeme, secret, your-...) are the first thing an attacker tries"}, check_secret_placeholder},
+      "default and placeholder values (changeme, secret, your-...) are the first thing an attacker tries", false}, check_secret_placeholder},
+    {{"secret.published_default", E, E, E, Needs::secrets,
+      "published default and example secrets (Supabase's, jwt.io's, the guides') are in every attacker's word list", false}, check_secret_published_default},
     {{"secret.low_entropy", W, E, E, Needs::secrets,
       "repeated or sequential characters (aaaa, abcabc, 123456) are guessable whatever their length"}, check_secret_low_entropy},
     {{"secret.inline_value", Off, W, E, Needs::spec,
@@ -49,6 +54,8 @@ const std::vector<Rule> kRules = {
       "debug mode exposes stack traces and internals to clients"}, check_security_debug_enabled},
     {{"security.no_rate_limit", W, E, E, Needs::spec,
       "without a rate limit one client can exhaust the API and brute-force tokens"}, check_security_no_rate_limit},
+    {{"security.app_environment", Off, E, E, Needs::spec,
+      "an app told it runs in development (ENVIRONMENT, APP_ENV, NODE_ENV) turns on development settings in production"}, check_security_app_environment},
 
     {{"database.url_invalid", E, E, E, Needs::spec,
       "libpq cannot parse the URL, so no connection can ever be made"}, check_database_url_invalid},
@@ -70,16 +77,20 @@ const std::vector<Rule> kRules = {
 
     {{"operations.no_backups", Off, I, W, Needs::spec,
       "a production database without scheduled backups loses everything on the first disk failure"}, check_operations_no_backups},
-    {{"operations.backup_dir", E, E, E, Needs::spec,
+    {{"operations.backup_dir", E, E, E, Needs::host,
       "backups cannot be written to a missing or read-only folder"}, check_operations_backup_dir},
     {{"operations.retention_too_short", W, W, W, Needs::spec,
       "keeping fewer than 2 backups leaves nothing when the newest one is bad"}, check_operations_retention_too_short},
-    {{"operations.migrations_dir", E, E, E, Needs::spec,
+    {{"operations.migrations_dir", E, E, E, Needs::host,
       "migrations cannot be applied or validated from a missing folder"}, check_operations_migrations_dir},
     {{"operations.no_probes", I, W, W, Needs::spec,
       "without probes nobody notices when the API stops answering"}, check_operations_no_probes},
-    {{"operations.service_command", E, E, E, Needs::spec,
+    {{"operations.service_command", E, E, E, Needs::host,
       "a service whose program does not exist or is not executable can never start"}, check_operations_service_command},
+    {{"operations.service_workdir", E, E, E, Needs::host,
+      "a service whose working directory does not exist can never start"}, check_operations_service_workdir},
+    {{"operations.service_env_file", E, E, E, Needs::host,
+      "a service's env_file that cannot be read, or has lines that are not KEY=VALUE, leaves the app without its settings"}, check_operations_service_env_file},
     {{"operations.debug_logging", Off, I, W, Needs::spec,
       "debug logging in production is slow and writes request details to the journal"}, check_operations_debug_logging},
 
@@ -93,6 +104,8 @@ const std::vector<Rule> kRules = {
       "another steward is migrating this database; startup will wait for its lock"}, check_connect_migration_lock_held},
     {{"connect.database_superuser", Off, W, W, Needs::connect,
       "an API connecting as a superuser can drop every database and read every file the server can"}, check_connect_database_superuser},
+    {{"connect.cannot_create_database", W, W, W, Needs::connect,
+      "backups.verify: restore and restore drills need a scratch database; a role that cannot create one fails them all"}, check_connect_cannot_create_database},
 };
 // clang-format on
 
@@ -118,6 +131,8 @@ std::string to_string(Needs n) {
             return "spec";
         case Needs::secrets:
             return "secrets";
+        case Needs::host:
+            return "host";
         case Needs::connect:
             return "connect";
     }
@@ -196,29 +211,98 @@ bool is_loopback_host(const std::string& host) {
     return dots == 3;
 }
 
+namespace {
+
+bool waiver_matches(const Waiver& w, const Finding& f) {
+    if (w.rule != f.id) return false;
+    if (w.path.empty() || w.path == f.path) return true;
+    return f.path.size() > w.path.size() && f.path.compare(0, w.path.size(), w.path) == 0 &&
+           (f.path[w.path.size()] == '.' || f.path[w.path.size()] == '[');
+}
+
+}  // namespace
+
 std::vector<Finding> evaluate(const Spec& spec, const std::map<std::string, ResolvedSecret>* secrets,
-                              const GateFacts& facts) {
+                              const GateFacts& facts, std::vector<Skipped>* skipped) {
     RuleContext ctx{spec, secrets, facts};
     std::vector<Finding> findings;
     for (const auto& rule : kRules) {
         auto severity = rule.info.severity_in(spec.environment);
         if (!severity) continue;
         if (rule.info.needs == Needs::secrets && !secrets) continue;
+        if (rule.info.needs == Needs::host && facts.lint) continue;
         if (rule.info.needs == Needs::connect && !facts.connect) continue;
         Hits hits;
         rule.check(ctx, hits);
-        for (auto& h : hits)
-            findings.push_back(
-                {rule.info.id, *severity, h.path, ctx.line(h.path), std::move(h.message), std::move(h.hint)});
+        for (auto& h : hits) {
+            if (spec.is_unknown(h.path)) continue;  // --lint: judged on a value this machine does not know
+            int line = h.line > 0 || !h.file.empty() ? h.line : ctx.line(h.path);
+            findings.push_back({rule.info.id,
+                                *severity,
+                                h.path,
+                                line,
+                                std::move(h.message),
+                                std::move(h.hint),
+                                std::move(h.file),
+                                {}});
+        }
     }
+    for (auto& f : findings)
+        for (const auto& w : spec.checks.waive)
+            if (waiver_matches(w, f)) {
+                f.waived = w.reason;
+                break;
+            }
     std::stable_sort(findings.begin(), findings.end(),
                      [](const Finding& a, const Finding& b) { return rank(a.severity) < rank(b.severity); });
+    if (skipped) {
+        for (const auto& [path, vars] : spec.unknown)
+            skipped->push_back(
+                {path, fmt::format("it uses ${{{}}}, which is not set here: rules that judge its "
+                                   "value were skipped",
+                                   fmt::join(vars, "}, ${"))});
+        if (!secrets)
+            skipped->push_back(
+                {"secrets", "secrets were not resolved: the rules that judge their values were skipped"});
+        if (facts.lint) {
+            skipped->push_back({"host", "folders, programs and env files were not looked at (--lint)"});
+            for (const auto& svc : spec.services)
+                if (svc.env_file)
+                    skipped->push_back({"services." + svc.name + ".env_file",
+                                        "not read (--lint): its variables were not judged"});
+        }
+    }
     return findings;
 }
 
 bool gate_passes(const std::vector<Finding>& findings) {
     return std::none_of(findings.begin(), findings.end(),
-                        [](const Finding& f) { return f.severity == Severity::error; });
+                        [](const Finding& f) { return f.severity == Severity::error && !f.is_waived(); });
+}
+
+void validate_checks_section(const Spec& spec) {
+    for (std::size_t i = 0; i < spec.checks.waive.size(); ++i) {
+        const Waiver& w = spec.checks.waive[i];
+        std::string path = fmt::format("checks.waive[{}].rule", i);
+        Mark mark = spec.mark_of(path).present() ? spec.mark_of(path) : w.mark;
+        auto it =
+            std::find_if(kRules.begin(), kRules.end(), [&](const Rule& r) { return r.info.id == w.rule; });
+        if (it == kRules.end())
+            throw SpecError(
+                fmt::format("{}: unknown rule '{}' (steward check --list-rules lists them)", path, w.rule),
+                spec.file.string(), mark);
+        if (!it->info.waivable)
+            throw SpecError(fmt::format("{}: {} cannot be waived: replace the value instead", path, w.rule),
+                            spec.file.string(), mark);
+    }
+    for (const auto& s : spec.secrets) {
+        if (!s.min_length || *s.min_length >= min_secret_length(s.kind)) continue;
+        std::string path = "secrets." + s.name + ".min_length";
+        throw SpecError(
+            fmt::format("{}: {} is below the built-in minimum of {} for a {}; min_length only raises it",
+                        path, *s.min_length, min_secret_length(s.kind), to_string(s.kind)),
+            spec.file.string(), spec.mark_of(path));
+    }
 }
 
 }  // namespace steward::checks

@@ -90,7 +90,34 @@ void check_operations_service_command(const RuleContext& ctx, Hits& hits) {
     }
 }
 
+void check_operations_service_workdir(const RuleContext& ctx, Hits& hits) {
+    for (const auto& svc : ctx.spec.services) {
+        auto it = ctx.facts.service_workdirs.find(svc.name);
+        if (!svc.workdir || it == ctx.facts.service_workdirs.end() || it->second.is_directory) continue;
+        hits.push_back({"services." + svc.name + ".workdir",
+                        fmt::format("service {}: working directory {} {}", svc.name, svc.workdir->string(),
+                                    it->second.exists ? "is not a folder" : "does not exist"),
+                        fmt::format("create it (mkdir -p {}) or fix services.{}.workdir",
+                                    svc.workdir->string(), svc.name)});
+    }
+}
+
+void check_operations_service_env_file(const RuleContext& ctx, Hits& hits) {
+    for (const auto& svc : ctx.spec.services) {
+        auto it = ctx.facts.service_envs.find(svc.name);
+        if (!svc.env_file || it == ctx.facts.service_envs.end()) continue;
+        for (const auto& e : it->second.env_file_errors)
+            hits.push_back(
+                {"services." + svc.name + ".env_file", "service " + svc.name + ": " + e,
+                 "write one KEY=VALUE per line (comments start with #), readable by steward's user"});
+    }
+    if (!ctx.facts.env_file) return;
+    for (const auto& e : ctx.facts.env_file->errors)
+        hits.push_back({"env_file", e, "write one KEY=VALUE per line (comments start with #)"});
+}
+
 void check_operations_debug_logging(const RuleContext& ctx, Hits& hits) {
+    env_debug_logging(ctx, hits);
     const auto& level = ctx.spec.logging.level;
     if (level != "debug" && level != "trace") return;
     hits.push_back({"logging.level", fmt::format("logging.level is {}", level), "set logging.level: info"});
@@ -141,6 +168,27 @@ void check_connect_migration_lock_held(const RuleContext& ctx, Hits& hits) {
     if (!c.migration_lock_holder) return;
     hits.push_back({"migrations", "the migration lock is held by " + *c.migration_lock_holder,
                     "another steward is migrating; wait for it, or find and stop the holder"});
+}
+
+void check_connect_cannot_create_database(const RuleContext& ctx, Hits& hits) {
+    const ConnectFacts& c = *ctx.facts.connect;
+    if (c.skipped || !c.answered || !c.createdb || *c.createdb || (c.superuser && *c.superuser)) return;
+    if (!ctx.spec.backups) return;
+    const auto& b = *ctx.spec.backups;
+    if (b.verify == BackupsSpec::Verify::restore)
+        hits.push_back(
+            {"backups.verify",
+             fmt::format("backups.verify is restore, but role {} cannot create the scratch database it "
+                         "restores into: every backup will fail verification",
+                         c.role),
+             fmt::format("ALTER ROLE {} CREATEDB, or set backups.verify: full", c.role)});
+    if (b.drill_schedule)
+        hits.push_back(
+            {"backups.drill",
+             fmt::format("backups.drill is scheduled, but role {} cannot create the scratch database a "
+                         "restore drill restores into: every drill will fail",
+                         c.role),
+             fmt::format("ALTER ROLE {} CREATEDB", c.role)});
 }
 
 void check_connect_database_superuser(const RuleContext& ctx, Hits& hits) {

@@ -27,6 +27,33 @@ constexpr std::array kMarkers{
     "your-",      "your_",     "example",    "placeholder", "insecure",    "django-insecure-", "replace-me",
     "replace_me", "notsecret", "not-secret", "supersecret", "dontuse",     "do-not-use"};
 
+// Whole values published in documentation, templates and the seed guides.
+constexpr std::array kPublished{
+    "super-secret-jwt-token-with-at-least-32-characters-long",  // Supabase's self-hosting default
+    "your-256-bit-secret",
+    "your-384-bit-secret",
+    "your-512-bit-secret",  // jwt.io's debugger
+    "secure-smtp-password",
+    "your-secret-key-here",
+    "changeme",
+    "your-secure-password",
+    "secure-password",
+    "secure_password",
+    "your-strong-password",
+    "sk-production-key",  // the seed guides
+    "keyboard cat",       // express-session's README
+    "minioadmin",         // MinIO's root password
+    "your_jwt_secret",
+    "your-jwt-secret",
+    "your-super-secret-jwt-token-with-at-least-32-characters-long"};
+// Values that say they are not for production, however long.
+constexpr std::array kAnnounced{"change-in-production",    "change_in_production",     "changeinproduction",
+                                "change-me-in-production", "not-for-production",       "not_for_production",
+                                "notforproduction",        "do-not-use-in-production", "for-development-only",
+                                "development-only",        "dev-only-secret",          "insecure-default"};
+constexpr std::array kAnnouncedPrefixes{"dev-secret", "dev_secret", "devsecret", "development-secret",
+                                        "django-insecure-"};
+
 bool only_filler(std::string_view v) {
     return std::all_of(v.begin(), v.end(), [](char c) { return c == 'x' || c == '.' || c == '*'; });
 }
@@ -46,6 +73,20 @@ bool is_placeholder(std::string_view value) {
         if (v == w) return true;
     for (const char* m : kMarkers)
         if (v.find(m) != std::string::npos) return true;
+    return false;
+}
+
+bool is_published_default(std::string_view value) {
+    std::string v = lower(value);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.erase(0, 1);
+    if (v.empty()) return false;
+    for (const char* p : kPublished)
+        if (v == p) return true;
+    for (const char* m : kAnnounced)
+        if (v.find(m) != std::string::npos) return true;
+    for (const char* p : kAnnouncedPrefixes)
+        if (v.rfind(p, 0) == 0) return true;
     return false;
 }
 

@@ -12,8 +12,13 @@ static bool valid_name(const std::string& n) {
     return true;
 }
 
-std::string interpolate(const std::string& text,
-                        const std::function<std::optional<std::string>(const std::string&)>& lookup) {
+std::string interpolate(const std::string& text, const VarLookup& lookup) {
+    InterpolationTrace trace;
+    return interpolate(text, lookup, trace, false);
+}
+
+std::string interpolate(const std::string& text, const VarLookup& lookup, InterpolationTrace& trace,
+                        bool allow_unset) {
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
@@ -46,10 +51,14 @@ std::string interpolate(const std::string& text,
             throw InterpolationError(
                 "'${...}' must hold a variable name of letters, digits and '_' (write $$ for a literal $)");
         auto value = lookup(name);
+        trace.variables.push_back(name);
         if (value && !(value->empty() && fallback)) {
             out += *value;
         } else if (fallback) {
+            trace.defaulted.push_back(name);
             out += *fallback;
+        } else if (allow_unset) {
+            trace.unset.push_back(name);
         } else {
             throw InterpolationError(fmt::format(
                 "environment variable {} is not set (use ${{{}:-default}} for a default)", name, name));

@@ -7,14 +7,15 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 
+#include "core/json.hpp"
 #include "core/secret.hpp"
 
 namespace steward::log {
@@ -26,6 +27,7 @@ struct State {
     std::mutex mutex;
     std::shared_ptr<spdlog::logger> logger;
     std::atomic<Style> style{Style::plain};
+    Style detected = Style::plain;  // what stderr is (terminal, journal, plain): text's style
     std::atomic<spdlog::level::level_enum> level{spdlog::level::info};
 };
 
@@ -44,9 +46,10 @@ std::shared_ptr<spdlog::logger> sink_logger() {
         s.logger->set_level(spdlog::level::trace);
         s.logger->flush_on(spdlog::level::trace);
         if (std::getenv("JOURNAL_STREAM"))
-            s.style = Style::journal;
+            s.detected = Style::journal;
         else if (::isatty(STDERR_FILENO))
-            s.style = Style::terminal;
+            s.detected = Style::terminal;
+        s.style = s.detected;
     }
     return s.logger;
 }
@@ -59,14 +62,41 @@ std::string utc_timestamp() {
                        ms);
 }
 
+bool has_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+}
+
 std::string text_value(const boost::json::value& v) {
     if (v.is_string()) {
         std::string s(v.get_string());
-        if (s.find_first_of(" \t\"=") != std::string::npos || s.empty()) return boost::json::serialize(v);
+        // Quoted (and so escaped) when it would otherwise blur into the next field or line.
+        if (s.empty() || s.find_first_of(" \"=") != std::string::npos || has_control(s)) return write_json(v);
         return s;
     }
     if (v.is_double()) return fmt::format("{:.3f}", v.get_double());
-    return boost::json::serialize(v);
+    return write_json(v);
+}
+
+// A text log line is one line: control characters in a message (a backup id with a newline, an
+// attacker's file name) are escaped, so nobody can forge a line of their own.
+std::string escape_controls(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if (c == '\t')
+            out += "\\t";
+        else if (u < 0x20 || u == 0x7F)
+            out += fmt::format("\\x{:02x}", u);
+        else
+            out.push_back(c);
+    }
+    return out;
 }
 
 void write(spdlog::level::level_enum level, std::string_view logger, std::string_view msg, Fields fields) {
@@ -85,14 +115,15 @@ void write(spdlog::level::level_enum level, std::string_view logger, std::string
             if (f.value.is_string())
                 o[f.key] = redact(std::string(f.value.get_string()));
             else if (f.value.is_structured())
-                o[f.key] = boost::json::parse(redact(boost::json::serialize(f.value)));
+                o[f.key] = boost::json::parse(redact(write_json(f.value)));
             else
                 o[f.key] = f.value;
         }
-        line = boost::json::serialize(o);
+        line = write_json(o);
     } else {
-        std::string body = fmt::format("[{}] {}", logger, msg);
-        for (const auto& f : fields) body += fmt::format(" {}={}", f.key, text_value(f.value));
+        std::string body = fmt::format("[{}] {}", logger, escape_controls(msg));
+        for (const auto& f : fields)
+            body += fmt::format(" {}={}", escape_controls(f.key), text_value(f.value));
         body = redact(std::move(body));
         switch (s.style.load()) {
             case Style::journal: {
@@ -135,7 +166,7 @@ void setup(const Options& options) {
     auto& s = state();
     std::lock_guard lock(s.mutex);
     s.level = level;
-    if (options.format == Format::json) s.style = Style::json;
+    s.style = options.format == Format::json ? Style::json : s.detected;
 }
 
 void debug(std::string_view logger, std::string_view msg, Fields fields) {

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/pg.hpp"
+#include "core/small_file.hpp"
 
 namespace steward {
 
@@ -48,24 +49,35 @@ ResolvedSecret resolve_secret(const SecretSpec& spec) {
             r.value = Secret(v);
             break;
         }
+        case SecretSpec::Source::credential:
         case SecretSpec::Source::file: {
-            struct stat st {};
-            if (::stat(spec.file.c_str(), &st) != 0) {
-                r.status = ResolvedSecret::Status::file_missing;
-                r.problem = "file " + spec.file.string() + " cannot be read: " + std::strerror(errno);
+            if (spec.source == SecretSpec::Source::credential) {
+                // systemd's LoadCredential=NAME:PATH puts the file at $CREDENTIALS_DIRECTORY/NAME.
+                const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+                if (!dir || !*dir) {
+                    r.status = ResolvedSecret::Status::file_missing;
+                    r.problem = "systemd credential " + spec.credential +
+                                ": $CREDENTIALS_DIRECTORY is not set (steward is not running under a unit "
+                                "with LoadCredential=" +
+                                spec.credential + ":...)";
+                    return r;
+                }
+                r.file = std::filesystem::path(dir) / spec.credential;
+            } else {
+                r.file = spec.file;
+            }
+            SmallFile f = read_small_file(r.file);
+            if (f.exists) {
+                r.file_mode = f.mode;
+                r.file_owner = f.owner;
+            }
+            if (!f.ok()) {
+                r.status = f.status == SmallFile::Status::missing ? ResolvedSecret::Status::file_missing
+                                                                  : ResolvedSecret::Status::file_unreadable;
+                r.problem = f.error;
                 return r;
             }
-            r.file_mode = st.st_mode & 07777;
-            r.file_owner = st.st_uid;
-            std::ifstream in(spec.file, std::ios::binary);
-            if (!in || !S_ISREG(st.st_mode)) {
-                r.status = ResolvedSecret::Status::file_unreadable;
-                r.problem = "file " + spec.file.string() + " is not a readable regular file";
-                return r;
-            }
-            std::stringstream ss;
-            ss << in.rdbuf();
-            std::string text = ss.str();
+            std::string text = std::move(f.text);
             if (text.size() >= 2 && text.compare(text.size() - 2, 2, "\r\n") == 0)
                 text.resize(text.size() - 2);
             else if (!text.empty() && text.back() == '\n')

@@ -47,6 +47,7 @@ struct ResolvedSecret {
     std::optional<uid_t> file_owner;
     std::string
         problem;  // human text when status is not ok ("environment variable JWT_SECRET_KEY is not set")
+    std::filesystem::path file;  // the file read, for file and credential secrets
 };
 
 // Resolves every secret of the spec. File contents lose one trailing newline (\n or \r\n).

@@ -61,6 +61,25 @@ const SecretSpec* Spec::find_secret(const std::string& name) const {
     return nullptr;
 }
 
+bool Spec::is_unknown(const std::string& path) const {
+    // A finding on a path is unknown when the path, a parent or a child of it came from an unset ${VAR}.
+    for (const auto& [p, _] : unknown) {
+        const std::string& a = p.size() <= path.size() ? p : path;
+        const std::string& b = p.size() <= path.size() ? path : p;
+        if (b.compare(0, a.size(), a) == 0 &&
+            (b.size() == a.size() || b[a.size()] == '.' || b[a.size()] == '['))
+            return true;
+    }
+    return false;
+}
+
+std::optional<Environment> parse_environment(const std::string& text) {
+    if (text == "development") return Environment::development;
+    if (text == "staging") return Environment::staging;
+    if (text == "production") return Environment::production;
+    return std::nullopt;
+}
+
 std::optional<std::filesystem::path> default_spec_path() {
     for (const char* p : {"steward.yaml", "/etc/steward/steward.yaml"}) {
         std::error_code ec;

@@ -46,15 +46,19 @@ std::string to_string(Environment);
 enum class SecretKind { token, password, key };
 std::string to_string(SecretKind);
 
-// secrets.<name>: exactly one of env/file/value.
+// secrets.<name>: exactly one of env/file/value/credential.
 struct SecretSpec {
-    enum class Source { env, file, value };
+    enum class Source { env, file, value, credential };
     std::string name;
     Source source = Source::env;
     std::string env;             // Source::env
     std::filesystem::path file;  // Source::file, resolved against the spec folder
     std::string value;           // Source::value (inline; the gate refuses it in production)
     SecretKind kind = SecretKind::token;
+    std::string
+        credential{};       // Source::credential: a systemd credential, $CREDENTIALS_DIRECTORY/<credential>
+    bool optional = false;  // unset is no finding, and service env entries that use it are left out
+    std::optional<std::size_t> min_length{};  // raises (never lowers) the kind's minimum length
     bool operator==(const SecretSpec&) const = default;
 };
 
@@ -76,6 +80,7 @@ struct EmbeddedDatabaseSpec {
 struct DatabaseSpec {
     std::optional<std::string> url;  // after interpolation; may carry a password
     std::optional<EmbeddedDatabaseSpec> embedded;
+    SecretOrValue password{};  // database.password: "secret:NAME" for a url without a password
     bool operator==(const DatabaseSpec&) const = default;
 };
 
@@ -97,6 +102,7 @@ struct MigrationsSpec {
     Duration lock_wait = std::chrono::seconds(60);
     Duration lock_timeout = std::chrono::seconds(10);
     std::optional<Duration> statement_timeout;
+    SecretOrValue database_url{};  // a privileged URL for migrations only; empty: database.url
     bool operator==(const MigrationsSpec&) const = default;
 };
 
@@ -143,12 +149,19 @@ struct BackupsSpec {
     bool operator==(const BackupsSpec&) const = default;
 };
 
-// services.<name>.env values: literal, "secret:NAME" or "database:url".
+// services.<name>.env values: literal, "secret:NAME", "database:url", or a setting of the spec
+// ("security:cors_origins", "spec:environment", ...: see kEnvSettings).
 struct EnvValue {
-    enum class Kind { literal, secret, database_url } kind = Kind::literal;
-    std::string text;  // literal text or secret name
+    enum class Kind { literal, secret, database_url, setting } kind = Kind::literal;
+    std::string text;  // literal text, secret name, or the setting reference ("security:debug")
     bool operator==(const EnvValue&) const = default;
 };
+
+// The settings a service env value may reference, so the value the gate judged is the value the app gets.
+inline constexpr const char* kEnvSettings[] = {
+    "security:cors_origins", "security:require_auth",  "security:debug",
+    "security:base_url",     "security:cookie_secure", "security:rate_limit_per_minute",
+    "security:hsts",         "spec:environment",       "spec:name"};
 
 struct HttpCheck {
     std::string url;
@@ -206,6 +219,7 @@ struct ServiceSpec {
     Duration readiness_timeout = std::chrono::seconds(60);
     RestartSpec restart;
     StopSpec stop;
+    std::optional<std::filesystem::path> env_file{};  // KEY=VALUE lines loaded before `env` (which wins)
     bool operator==(const ServiceSpec&) const = default;
 };
 
@@ -224,6 +238,22 @@ struct AdminSpec {
     SecretOrValue token;
     bool metrics_auth = false;
     bool operator==(const AdminSpec&) const = default;
+};
+
+// checks.waive: a finding the operator accepted, with the reason; shown as waived, never hidden.
+struct Waiver {
+    std::string rule;    // a rule id
+    std::string path;    // the finding's path; empty: every finding of the rule
+    std::string reason;  // required
+    Mark mark;           // where it sits in the spec
+    // Same waiver: where it sits does not matter.
+    bool operator==(const Waiver& o) const { return rule == o.rule && path == o.path && reason == o.reason; }
+};
+
+struct ChecksSpec {
+    std::vector<Waiver> waive;
+    std::optional<std::size_t> min_secret_length;  // raises the built-in minimums, never lowers them
+    bool operator==(const ChecksSpec&) const = default;
 };
 
 struct LoggingSpec {
@@ -248,6 +278,12 @@ struct Spec {
     std::vector<ProbeSpec> probes;
     AdminSpec admin;
     LoggingSpec logging;
+    ChecksSpec checks;
+
+    // steward check --lint: spec paths whose value uses a ${VAR} unset on this machine, with the
+    // variables. Their value is unknown ("" or the type's neutral value); rules that need it skip it.
+    std::map<std::string, std::vector<std::string>> unknown;
+    bool is_unknown(const std::string& path) const;
 
     // Dotted spec path ("secrets.jwt_secret", "security.cors_origins", "probes[0].http.url")
     // to where it sat in the file. Every key that was present has an entry.
@@ -262,6 +298,19 @@ struct Spec {
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 Spec load_spec(const std::filesystem::path& file, EnvLookup env = {});
 Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file, EnvLookup env = {});
+
+struct LoadOptions {
+    // An unset ${VAR} without default is unknown (recorded in Spec::unknown), not an error.
+    bool lint = false;
+    // The environment when the spec takes it from a variable (`check --lint --environment`).
+    std::optional<Environment> environment;
+};
+Spec load_spec(const std::filesystem::path& file, EnvLookup env, const LoadOptions& options);
+Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file, EnvLookup env,
+                const LoadOptions& options);
+
+// "development", "staging", "production"; nullopt otherwise.
+std::optional<Environment> parse_environment(const std::string& text);
 
 // Default spec location: ./steward.yaml, then /etc/steward/steward.yaml; nullopt when neither exists.
 std::optional<std::filesystem::path> default_spec_path();

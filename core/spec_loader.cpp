@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
 #include "core/interpolate.hpp"
+#include "core/pg.hpp"
 #include "core/spec.hpp"
 
 namespace steward {
@@ -50,8 +52,8 @@ class Entries {
 
 class Loader {
   public:
-    Loader(Spec& spec, std::string file, EnvLookup env)
-        : spec_(spec), file_(std::move(file)), env_(std::move(env)) {}
+    Loader(Spec& spec, std::string file, EnvLookup env, LoadOptions options)
+        : spec_(spec), file_(std::move(file)), env_(std::move(env)), options_(options) {}
 
     void load(const YAML::Node& root);
 
@@ -59,6 +61,7 @@ class Loader {
     Spec& spec_;
     std::string file_;
     EnvLookup env_;
+    LoadOptions options_;
     std::vector<std::pair<std::string, SecretOrValue*>> secret_refs_;  // path -> ref, checked at the end
     std::vector<std::pair<std::string, std::string>> env_secret_refs_;
 
@@ -104,13 +107,21 @@ class Loader {
     }
 
     std::string str(const YAML::Node& n, const std::string& path) {
+        InterpolationTrace trace;
+        return str(n, path, trace);
+    }
+    std::string str(const YAML::Node& n, const std::string& path, InterpolationTrace& trace) {
         if (!n.IsScalar()) fail(n, path, "expected a string");
         try {
-            return interpolate(n.Scalar(), [this](const std::string& v) { return lookup(v); });
+            std::string s = interpolate(
+                n.Scalar(), [this](const std::string& v) { return lookup(v); }, trace, options_.lint);
+            if (!trace.unset.empty()) spec_.unknown[path] = trace.unset;
+            return s;
         } catch (const InterpolationError& e) {
             fail(n, path, e.what());
         }
     }
+    bool unknown(const std::string& path) const { return spec_.unknown.count(path) > 0; }
     std::optional<std::string> lookup(const std::string& var) const {
         if (env_) return env_(var);
         const char* v = std::getenv(var.c_str());
@@ -119,12 +130,17 @@ class Loader {
     }
     bool boolean(const YAML::Node& n, const std::string& path) {
         std::string s = str(n, path);
-        if (s == "true" || s == "yes" || s == "on") return true;
-        if (s == "false" || s == "no" || s == "off") return false;
+        if (unknown(path)) return false;
+        // YAML 1.1's spellings, as Python's and Go's YAML libraries read them.
+        for (const char* yes : {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})
+            if (s == yes) return true;
+        for (const char* no : {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"})
+            if (s == no) return false;
         fail(n, path, fmt::format("expected true or false, got '{}'", s));
     }
     int integer(const YAML::Node& n, const std::string& path, long min = 0, long max = 1'000'000'000) {
         std::string s = str(n, path);
+        if (unknown(path)) return static_cast<int>(min);
         bool ok = !s.empty() && s.size() < 11 &&
                   std::all_of(s.begin() + (s[0] == '-' ? 1 : 0), s.end(),
                               [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
@@ -137,6 +153,7 @@ class Loader {
     }
     Duration duration(const YAML::Node& n, const std::string& path) {
         std::string s = str(n, path);
+        if (unknown(path)) return Duration(0);
         try {
             return parse_duration(s);
         } catch (const std::invalid_argument& e) {
@@ -145,6 +162,7 @@ class Loader {
     }
     std::filesystem::path file_path(const YAML::Node& n, const std::string& path) {
         std::filesystem::path p = str(n, path);
+        if (p.empty() && unknown(path)) return p;
         if (p.empty()) fail(n, path, "expected a path, got an empty string");
         return p.is_absolute() ? p : (spec_.folder / p).lexically_normal();
     }
@@ -158,6 +176,7 @@ class Loader {
     E choice(const YAML::Node& n, const std::string& path,
              std::initializer_list<std::pair<const char*, E>> options) {
         std::string s = str(n, path);
+        if (unknown(path)) return options.begin()->second;
         std::vector<std::string> names;
         for (auto& [k, v] : options) {
             if (s == k) return v;
@@ -189,6 +208,10 @@ class Loader {
     void probes(const YAML::Node& n);
     void admin(const YAML::Node& n);
     void logging(const YAML::Node& n);
+    void checks(const YAML::Node& n);
+    void environment(const YAML::Node& n);
+    EnvValue env_value(const YAML::Node& n, const std::string& path);
+    void check_dependency_cycles();
     CheckTarget check_target(const Entries& m, const YAML::Node& n, const std::string& path);
     void check_references();
 };
@@ -198,17 +221,15 @@ void Loader::load(const YAML::Node& root) {
         throw SpecError("the spec is empty; expected a mapping with version, name, environment", file_, {});
     auto m = map(root, "",
                  {"version", "name", "environment", "timezone", "database", "secrets", "security",
-                  "migrations", "backups", "services", "probes", "admin", "logging"});
+                  "migrations", "backups", "services", "probes", "admin", "logging", "checks"});
     for (const char* k : {"version", "name", "environment", "database"}) require(m, root, "", k);
     spec_.version = integer(m["version"], "version", 1, 1);
     spec_.name = str(m["name"], "name");
+    if (unknown("name")) spec_.name = "unknown";  // --lint: only names backups and the embedded database
     if (spec_.name.empty() ||
         spec_.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
         fail(m["name"], "name", "expected a short name of lowercase letters, digits, '-' or '_'");
-    spec_.environment = choice<Environment>(m["environment"], "environment",
-                                            {{"development", Environment::development},
-                                             {"staging", Environment::staging},
-                                             {"production", Environment::production}});
+    environment(m["environment"]);
     if (m.count("timezone")) spec_.timezone = str(m["timezone"], "timezone");
     spec_.migrations.dir = spec_.folder / "migrations";
     if (m.count("secrets")) secrets(m["secrets"]);
@@ -220,17 +241,69 @@ void Loader::load(const YAML::Node& root) {
     if (m.count("probes")) probes(m["probes"]);
     if (m.count("admin")) admin(m["admin"]);
     if (m.count("logging")) logging(m["logging"]);
+    if (m.count("checks")) checks(m["checks"]);
     check_references();
 }
 
+void Loader::environment(const YAML::Node& n) {
+    // A production host that lost its variable must not quietly run as development: no defaults here.
+    InterpolationTrace trace;
+    std::string s = str(n, "environment", trace);
+    const std::string var = trace.variables.empty() ? "" : trace.variables.front();
+    if (options_.environment && !trace.variables.empty()) {
+        spec_.environment = *options_.environment;
+        spec_.unknown.erase("environment");
+        return;
+    }
+    if (!trace.defaulted.empty() || !trace.unset.empty()) {
+        const std::string& v = !trace.defaulted.empty() ? trace.defaulted.front() : trace.unset.front();
+        fail(
+            n, "environment",
+            options_.lint
+                ? fmt::format("it comes from ${{{}}}, which is not set here; pass --environment "
+                              "development|staging|production",
+                              v)
+                : fmt::format("${{{}}} is not set (or empty), and environment never falls back to a default: "
+                              "set {} to development, staging or production",
+                              v, v));
+    }
+    auto env = parse_environment(s);
+    if (!env)
+        fail(n, "environment", fmt::format("expected one of development, staging, production, got '{}'", s));
+    if (options_.environment && *options_.environment != *env)
+        fail(n, "environment",
+             fmt::format(
+                 "the spec says {}; --environment applies only when environment comes from a ${{VAR}}", s));
+    spec_.environment = *env;
+}
+
 void Loader::database(const YAML::Node& n) {
-    auto m = map(n, "database", {"url", "embedded"});
+    auto m = map(n, "database", {"url", "embedded", "password"});
     if (m.count("url") == m.count("embedded"))
         fail(n, "database", "expected exactly one of 'url' or 'embedded'");
+    if (m.count("password")) {
+        if (!m.count("url"))
+            fail(m["password"], "database.password", "applies to database.url, not to embedded");
+        spec_.database.password = secret_or_value(m["password"], "database.password");
+        if (!spec_.database.password.is_secret() && !unknown("database.password"))
+            fail(m["password"], "database.password",
+                 "expected 'secret:NAME' (declare the password under secrets: with a file, env or "
+                 "credential)");
+    }
     if (m.count("url")) {
         spec_.database.url = str(m["url"], "database.url");
-        if (spec_.database.url->empty())
+        if (spec_.database.url->empty() && !unknown("database.url"))
             fail(m["url"], "database.url", "expected a PostgreSQL URL, got an empty string");
+        if (spec_.database.password.is_secret() && !unknown("database.url")) {
+            bool has_password = false;
+            try {
+                has_password = !pg::parse_conninfo(*spec_.database.url).get("password").empty();
+            } catch (const std::exception&) {  // the gate's database.url_invalid says what is wrong
+            }
+            if (has_password)
+                fail(m["password"], "database.password",
+                     "database.url already carries a password; take it from one place");
+        }
     } else {
         auto e = map(m["embedded"], "database.embedded", {"dir", "port"});
         EmbeddedDatabaseSpec emb;
@@ -245,21 +318,32 @@ void Loader::secrets(const YAML::Node& n) {
     auto m = map(n, "secrets", {});
     for (auto& [name, node] : m) {
         std::string path = "secrets." + name;
-        auto s = map(node, path, {"env", "file", "value", "kind"});
+        auto s = map(node, path, {"env", "file", "value", "credential", "kind", "optional", "min_length"});
         SecretSpec sec;
         sec.name = name;
-        int sources = int(s.count("env") + s.count("file") + s.count("value"));
-        if (sources != 1) fail(node, path, "expected exactly one of 'env', 'file' or 'value'");
+        int sources = int(s.count("env") + s.count("file") + s.count("value") + s.count("credential"));
+        if (sources != 1) fail(node, path, "expected exactly one of 'env', 'file', 'credential' or 'value'");
         if (s.count("env")) {
             sec.source = SecretSpec::Source::env;
             sec.env = str(s["env"], path + ".env");
         } else if (s.count("file")) {
             sec.source = SecretSpec::Source::file;
             sec.file = file_path(s["file"], path + ".file");
+        } else if (s.count("credential")) {
+            sec.source = SecretSpec::Source::credential;
+            sec.credential = str(s["credential"], path + ".credential");
+            if (sec.credential.empty() || sec.credential.find('/') != std::string::npos ||
+                sec.credential == "." || sec.credential == "..")
+                fail(s["credential"], path + ".credential",
+                     "expected a systemd credential name (the NAME of LoadCredential=NAME:...), without '/'");
         } else {
             sec.source = SecretSpec::Source::value;
             sec.value = str(s["value"], path + ".value");
         }
+        if (s.count("optional")) sec.optional = boolean(s["optional"], path + ".optional");
+        if (s.count("min_length"))
+            sec.min_length =
+                static_cast<std::size_t>(integer(s["min_length"], path + ".min_length", 1, 4096));
         if (s.count("kind"))
             sec.kind = choice<SecretKind>(
                 s["kind"], path + ".kind",
@@ -286,7 +370,8 @@ void Loader::security(const YAML::Node& n) {
 
 void Loader::migrations(const YAML::Node& n) {
     auto m =
-        map(n, "migrations", {"dir", "table", "on_start", "lock_wait", "lock_timeout", "statement_timeout"});
+        map(n, "migrations",
+            {"dir", "table", "on_start", "lock_wait", "lock_timeout", "statement_timeout", "database_url"});
     auto& s = spec_.migrations;
     if (m.count("dir")) s.dir = file_path(m["dir"], "migrations.dir");
     if (m.count("table")) {
@@ -306,6 +391,11 @@ void Loader::migrations(const YAML::Node& n) {
     if (m.count("lock_timeout")) s.lock_timeout = duration(m["lock_timeout"], "migrations.lock_timeout");
     if (m.count("statement_timeout"))
         s.statement_timeout = duration(m["statement_timeout"], "migrations.statement_timeout");
+    if (m.count("database_url")) {
+        s.database_url = secret_or_value(m["database_url"], "migrations.database_url");
+        if (s.database_url.empty() && !unknown("migrations.database_url"))
+            fail(m["database_url"], "migrations.database_url", "expected a PostgreSQL URL or 'secret:NAME'");
+    }
 }
 
 void Loader::backups(const YAML::Node& n) {
@@ -444,8 +534,9 @@ void Loader::services(const YAML::Node& n) {
     auto m = map(n, "services", {});
     for (auto& [name, node] : m) {
         std::string path = "services." + name;
-        auto s = map(node, path,
-                     {"command", "workdir", "user", "env", "depends_on", "readiness", "restart", "stop"});
+        auto s = map(
+            node, path,
+            {"command", "workdir", "user", "env", "env_file", "depends_on", "readiness", "restart", "stop"});
         ServiceSpec svc;
         svc.name = name;
         require(s, node, path, "command");
@@ -458,21 +549,9 @@ void Loader::services(const YAML::Node& n) {
         }
         if (s.count("env")) {
             auto e = map(s["env"], path + ".env", {});
-            for (auto& [k, v] : e) {
-                std::string text = str(v, path + ".env." + k);
-                EnvValue ev;
-                if (text.rfind("secret:", 0) == 0) {
-                    ev.kind = EnvValue::Kind::secret;
-                    ev.text = text.substr(7);
-                    env_secret_refs_.emplace_back(path + ".env." + k, ev.text);
-                } else if (text == "database:url") {
-                    ev.kind = EnvValue::Kind::database_url;
-                } else {
-                    ev.text = text;
-                }
-                svc.env[k] = ev;
-            }
+            for (auto& [k, v] : e) svc.env[k] = env_value(v, path + ".env." + k);
         }
+        if (s.count("env_file")) svc.env_file = file_path(s["env_file"], path + ".env_file");
         if (s.count("depends_on")) svc.depends_on = str_list(s["depends_on"], path + ".depends_on");
         if (s.count("readiness")) {
             auto r = map(s["readiness"], path + ".readiness", {"http", "tcp", "postgres", "exec", "timeout"});
@@ -524,6 +603,63 @@ void Loader::services(const YAML::Node& n) {
                 fail_at(spec_.mark_of(path), path,
                         fmt::format("'{}' is not another service of this spec", dep));
         }
+    check_dependency_cycles();
+}
+
+EnvValue Loader::env_value(const YAML::Node& n, const std::string& path) {
+    std::string text = str(n, path);
+    EnvValue ev;
+    if (text.rfind("secret:", 0) == 0) {
+        ev.kind = EnvValue::Kind::secret;
+        ev.text = text.substr(7);
+        env_secret_refs_.emplace_back(path, ev.text);
+    } else if (text == "database:url") {
+        ev.kind = EnvValue::Kind::database_url;
+    } else if (text.rfind("security:", 0) == 0 || text.rfind("spec:", 0) == 0) {
+        ev.kind = EnvValue::Kind::setting;
+        ev.text = text;
+        std::string best;
+        std::size_t best_d = std::string::npos;
+        for (const char* known : kEnvSettings) {
+            if (text == known) return ev;
+            if (auto d = edit_distance(text, known); d < best_d) best_d = d, best = known;
+        }
+        fail(n, path,
+             best_d <= std::max<std::size_t>(2, text.size() / 3)
+                 ? fmt::format("unknown setting '{}'; did you mean '{}'?", text, best)
+                 : fmt::format("unknown setting '{}'; expected one of: {}", text,
+                               fmt::join(kEnvSettings, ", ")));
+    } else {
+        ev.text = text;
+    }
+    return ev;
+}
+
+void Loader::check_dependency_cycles() {
+    std::map<std::string, const ServiceSpec*> by_name;
+    for (const auto& s : spec_.services) by_name[s.name] = &s;
+    std::map<std::string, int> state;  // 0 unvisited, 1 on the path, 2 done
+    std::vector<std::string> trail;
+    std::function<void(const ServiceSpec&)> visit = [&](const ServiceSpec& s) {
+        state[s.name] = 1;
+        trail.push_back(s.name);
+        for (const auto& dep : s.depends_on) {
+            if (state[dep] == 1) {
+                auto from = std::find(trail.begin(), trail.end(), dep);
+                std::vector<std::string> cycle(from, trail.end());
+                cycle.push_back(dep);
+                std::string path = "services." + s.name + ".depends_on";
+                fail_at(spec_.mark_of(path), path,
+                        fmt::format("a dependency cycle: {}; no service of it could ever start",
+                                    fmt::join(cycle, " -> ")));
+            }
+            if (state[dep] == 0) visit(*by_name.at(dep));
+        }
+        trail.pop_back();
+        state[s.name] = 2;
+    };
+    for (const auto& s : spec_.services)
+        if (state[s.name] == 0) visit(s);
 }
 
 void Loader::probes(const YAML::Node& n) {
@@ -573,8 +709,39 @@ void Loader::logging(const YAML::Node& n) {
             choice<std::string>(m["format"], "logging.format", {{"text", "text"}, {"json", "json"}});
 }
 
+void Loader::checks(const YAML::Node& n) {
+    auto m = map(n, "checks", {"waive", "min_secret_length"});
+    if (m.count("min_secret_length"))
+        spec_.checks.min_secret_length =
+            static_cast<std::size_t>(integer(m["min_secret_length"], "checks.min_secret_length", 16, 4096));
+    if (!m.count("waive")) return;
+    const auto& list = m["waive"];
+    if (!list.IsSequence()) fail(list, "checks.waive", "expected a list of {rule, path, reason}");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        std::string path = fmt::format("checks.waive[{}]", i);
+        spec_.marks[path] = mark(list[i]);
+        auto w = map(list[i], path, {"rule", "path", "reason"});
+        require(w, list[i], path, "rule");
+        Waiver waiver;
+        waiver.mark = mark(list[i]);
+        waiver.rule = str(w["rule"], path + ".rule");
+        if (w.count("path")) waiver.path = str(w["path"], path + ".path");
+        if (w.count("reason")) waiver.reason = str(w["reason"], path + ".reason");
+        auto not_space = [](char c) { return !std::isspace(static_cast<unsigned char>(c)); };
+        if (std::none_of(waiver.reason.begin(), waiver.reason.end(), not_space))
+            fail(list[i], path,
+                 "a waiver needs a reason (why the finding is accepted, e.g. \"private network, see "
+                 "RFC-12\")");
+        spec_.checks.waive.push_back(std::move(waiver));
+    }
+}
+
 void Loader::check_references() {
     std::vector<std::pair<std::string, std::string>> refs = env_secret_refs_;
+    if (spec_.database.password.is_secret())
+        refs.emplace_back("database.password", spec_.database.password.secret);
+    if (spec_.migrations.database_url.is_secret())
+        refs.emplace_back("migrations.database_url", spec_.migrations.database_url.secret);
     if (spec_.admin.token.is_secret()) refs.emplace_back("admin.token", spec_.admin.token.secret);
     if (spec_.backups) {
         if (spec_.backups->encryption_key.is_secret())
@@ -600,6 +767,15 @@ void Loader::check_references() {
 }  // namespace
 
 Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file, EnvLookup env) {
+    return parse_spec(yaml_text, file, std::move(env), LoadOptions{});
+}
+
+Spec load_spec(const std::filesystem::path& file, EnvLookup env) {
+    return load_spec(file, std::move(env), LoadOptions{});
+}
+
+Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file, EnvLookup env,
+                const LoadOptions& options) {
     Spec spec;
     spec.file = file.empty() ? std::filesystem::path() : std::filesystem::absolute(file);
     spec.folder = spec.file.empty() ? std::filesystem::current_path() : spec.file.parent_path();
@@ -611,17 +787,17 @@ Spec parse_spec(const std::string& yaml_text, const std::filesystem::path& file,
         throw SpecError(fmt::format("YAML syntax error: {}", e.msg), name,
                         Mark{e.mark.line + 1, e.mark.column + 1});
     }
-    Loader(spec, name, std::move(env)).load(root);
+    Loader(spec, name, std::move(env), options).load(root);
     return spec;
 }
 
-Spec load_spec(const std::filesystem::path& file, EnvLookup env) {
+Spec load_spec(const std::filesystem::path& file, EnvLookup env, const LoadOptions& options) {
     std::ifstream in(file, std::ios::binary);
     if (!in)
         throw SpecError(fmt::format("cannot read the spec: {}", std::strerror(errno)), file.string(), {});
     std::stringstream ss;
     ss << in.rdbuf();
-    return parse_spec(ss.str(), file, std::move(env));
+    return parse_spec(ss.str(), file, std::move(env), options);
 }
 
 }  // namespace steward

@@ -12,7 +12,10 @@
 #include <pqxx/pqxx>
 
 #include "backup/schedule.hpp"
+#include "checks/gate.hpp"
+#include "core/database_url.hpp"
 #include "core/embedded_postgres.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
 #include "core/secret.hpp"
@@ -30,6 +33,7 @@ void validate_composed_keys(const Spec& spec) {
     auto fail = [&](const std::string& path, const std::string& what) {
         throw SpecError(path + ": " + what, spec.file.string(), spec.mark_of(path));
     };
+    checks::validate_checks_section(spec);
     try {
         backup::find_time_zone(spec.timezone);
     } catch (const std::exception& e) {
@@ -70,7 +74,8 @@ const Spec& Context::spec() {
         throw SpecError(
             "no spec found: pass --spec FILE, or create ./steward.yaml or /etc/steward/steward.yaml");
     }
-    spec_ = std::make_unique<Spec>(load_checked_spec(path));
+    spec_ = std::make_unique<Spec>(load_spec(path, {}, load));  // check --lint loads differently
+    validate_composed_keys(*spec_);
     // logging.level / logging.format are the defaults for --log-level / --log-format.
     if (!global.log_level_given) global.log_level = spec_->logging.level;
     if (!global.log_format_given) global.log_format = spec_->logging.format;
@@ -78,6 +83,8 @@ const Spec& Context::spec() {
         log::setup({global.log_level, log::parse_format(global.log_format)});
     // Literal credentials in the spec are masked in every log line like resolved secrets.
     if (spec_->database.url) register_redaction(*spec_->database.url);
+    if (!spec_->migrations.database_url.literal.empty())
+        register_redaction(spec_->migrations.database_url.literal);
     for (const SecretOrValue* v :
          {&spec_->admin.token, spec_->backups ? &spec_->backups->encryption_key : nullptr,
           spec_->backups && spec_->backups->sftp ? &spec_->backups->sftp->key : nullptr})
@@ -87,7 +94,7 @@ const Spec& Context::spec() {
 
 std::string Context::spec_database_url() {
     const Spec& s = spec();
-    if (s.database.url) return *s.database.url;
+    if (s.database.url) return effective_database_url(s);
     if (!embedded_) {
         EmbeddedPostgres::Options o;
         o.dir = s.database.embedded->dir;
@@ -102,6 +109,11 @@ DatabaseTarget Context::database(const std::string& url_flag, bool dir_given) {
     std::string url = url_flag;
     if (url.empty())
         if (const char* env = std::getenv("DATABASE_URL")) url = env;
+    // libpq would say `missing "=" after ...` about a sqlite:/// URL; say what is wrong instead.
+    if (std::string scheme = checks::foreign_scheme(url); !scheme.empty())
+        throw std::runtime_error(
+            "the database URL is a " + scheme +
+            ":// URL; steward needs a PostgreSQL URL (postgresql://user@host:5432/dbname)");
     // Spec-less mode: a database from flag/env and a folder, and no --spec.
     if (!url.empty() && dir_given && global.spec_path.empty()) {
         register_redaction(url);
@@ -112,6 +124,10 @@ DatabaseTarget Context::database(const std::string& url_flag, bool dir_given) {
         return {url_flag, &spec()};
     }
     const Spec& s = spec();
+    if (std::string scheme = checks::foreign_scheme(s.database.url.value_or("")); !scheme.empty())
+        throw std::runtime_error(
+            "database.url is a " + scheme +
+            ":// URL; steward needs a PostgreSQL URL (postgresql://user@host:5432/dbname)");
     std::string spec_url = spec_database_url();
     if (s.database.embedded) {
         // The embedded cluster's database for this deployment; created on first use.
@@ -123,9 +139,7 @@ DatabaseTarget Context::database(const std::string& url_flag, bool dir_given) {
     return {spec_url, &s};
 }
 
-void Context::print_json(const boost::json::value& doc) const {
-    std::cout << boost::json::serialize(doc) << std::endl;
-}
+void Context::print_json(const boost::json::value& doc) const { std::cout << write_json(doc) << std::endl; }
 
 boost::json::value error_json(const std::string& message, const std::string& file, Mark mark) {
     boost::json::object err;
@@ -194,16 +208,9 @@ int run(int argc, char** argv) {
     add_run_command(app, ctx);
     add_status_command(app, ctx);
 
-    if (argc > 1 && argv[1][0] != '-') {
-        std::string name = argv[1];
-        bool known = false;
-        for (auto* sub : app.get_subcommands({})) known = known || sub->get_name() == name;
-        if (!known)
-            return usage_error(
-                ctx, fmt::format("unknown command '{}' (commands: check, migrate, backup, render, run, "
-                                 "status; see 'steward --help')",
-                                 name));
-    }
+    add_inherited_options_help(app);
+    if (std::string problem = command_problem(app, argc, argv); !problem.empty())
+        return usage_error(ctx, problem);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -227,7 +234,9 @@ int run(int argc, char** argv) {
     try {
         log::setup({ctx.global.log_level, log::parse_format(ctx.global.log_format)});
         if (!ctx.action)
-            return usage_error(ctx, "no command given", "Run 'steward --help' for the commands.");
+            return usage_error(ctx,
+                               "no command given (commands: check, migrate, backup, render, run, status)",
+                               "Run 'steward --help' for the commands.");
         return ctx.action();
     } catch (const SpecError& e) {
         if (ctx.global.json)

@@ -46,6 +46,7 @@ class Context {
     Context();
     ~Context();
     GlobalOptions global;
+    LoadOptions load;  // how spec() loads the spec (check --lint sets it before the first call)
 
     // The spec from --spec or the default locations. Throws SpecError (exit 2) when none
     // is found or it is invalid. Loaded once.
@@ -83,6 +84,12 @@ void add_backup_command(CLI::App& app, Context& ctx);
 void add_render_command(CLI::App& app, Context& ctx);
 void add_run_command(CLI::App& app, Context& ctx);
 void add_status_command(CLI::App& app, Context& ctx);
+
+// The command line names a command that does not exist, or stops where one is needed: the message
+// naming the valid ones, else "" (cli_commands.cpp).
+std::string command_problem(CLI::App& app, int argc, char** argv);
+// Every subcommand's --help also lists the options of the commands above it that work there.
+void add_inherited_options_help(CLI::App& app);
 
 // Parses argv, runs the command, maps every failure to an exit code.
 int run(int argc, char** argv);

@@ -1,4 +1,5 @@
 // steward backup now|list|verify|restore|prune: the CLI face of the backup library.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -7,6 +8,8 @@
 #include <iostream>
 
 #include "backup/backup_job.hpp"
+#include "core/database_url.hpp"
+#include "core/json.hpp"
 #include "core/pg.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/client.hpp"
@@ -91,8 +94,15 @@ BackupConfig folder_config(Context& ctx, const BackupFlags& f) {
     } else {
         const Spec& s = ctx.spec();
         // --database-url overrides the spec's, as for every database command.
-        c = backup::config_from_spec(s,
-                                     f.database_url.empty() ? s.database.url.value_or("") : f.database_url);
+        std::string url = f.database_url;
+        if (url.empty() && s.database.url) {
+            try {
+                url = effective_database_url(s);  // with database.password, when the spec has one
+            } catch (const std::runtime_error&) {
+                url = *s.database.url;  // list and prune work without the database
+            }
+        }
+        c = backup::config_from_spec(s, url);
     }
     if (!f.dir.empty()) c.settings.dir = f.dir;
     if (c.settings.dir.empty())
@@ -226,7 +236,7 @@ int cmd_list(Context& ctx, const BackupFlags& f) {
                                        {"path", b.path.string()},
                                        {"problems", problems}});
         }
-        ctx.print_json(json::object{{"dir", c.settings.dir.string()}, {"backups", arr}});
+        ctx.print_json(json::object{{"ok", true}, {"dir", c.settings.dir.string()}, {"backups", arr}});
         return kOk;
     }
     if (list.empty()) {
@@ -246,10 +256,28 @@ int cmd_list(Context& ctx, const BackupFlags& f) {
     return kOk;
 }
 
+// Whether `id` names a published backup in the folder: a missing id is its own error, not a failed check.
+bool published(const BackupConfig& c, const std::string& id) {
+    for (const auto& b : backup::list_backups(c.settings.dir))
+        if (b.id == id) return true;
+    return false;
+}
+
+int no_such_backup(const Context& ctx, const BackupConfig& c, const std::string& id) {
+    std::string msg =
+        fmt::format("no backup {} in {} (steward backup list shows them)", id, c.settings.dir.string());
+    if (ctx.global.json)
+        ctx.print_json(json::object{{"ok", false}, {"id", id}, {"error", {{"message", valid_utf8(msg)}}}});
+    else
+        std::cerr << "steward: " << msg << std::endl;
+    return kProblem;
+}
+
 int cmd_verify(Context& ctx, const BackupFlags& f) {
     BackupsSpec::Verify level = f.verify.empty() ? BackupsSpec::Verify::full : parse_verify(f.verify);
     if (level == BackupsSpec::Verify::none) throw std::invalid_argument("--level: expected full or restore");
     BackupConfig c = level == BackupsSpec::Verify::restore ? database_config(ctx, f) : folder_config(ctx, f);
+    if (!published(c, f.id)) return no_such_backup(ctx, c, f.id);
     auto v = backup::verify_backup(c, f.id, level);
     if (ctx.global.json) {
         json::array problems;
@@ -292,6 +320,7 @@ int cmd_restore(Context& ctx, const BackupFlags& f) {
     if (c.settings.dir.empty())
         throw SpecError("no backups folder: set backups.dir in the spec or pass --dir");
     c.progress = !ctx.global.json && ::isatty(STDERR_FILENO);
+    if (!published(c, f.id)) return no_such_backup(ctx, c, f.id);
     std::string db = pg::parse_conninfo(target.url).dbname();
     if (target.spec && !f.yes && ::isatty(STDIN_FILENO) &&
         same_database(target.url, ctx.spec_database_url())) {

@@ -1,9 +1,11 @@
 // steward migrate: status, plan, up, down, validate, baseline and repair of versioned SQL migrations.
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
+#include "core/database_url.hpp"
 #include "core/pg.hpp"
 #include "core/secret.hpp"
 #include "daemon/cli.hpp"
@@ -24,7 +26,13 @@ struct MigrateFlags {
 };
 
 migrate::Options resolve_options(Context& ctx, const MigrateFlags& f) {
-    auto target = ctx.database(f.url, !f.dir.empty());
+    // Spec mode, no --database-url: migrations.database_url (a privileged role) when the spec has one.
+    bool specless =
+        (!f.url.empty() || std::getenv("DATABASE_URL")) && !f.dir.empty() && ctx.global.spec_path.empty();
+    std::string url = f.url;
+    if (url.empty() && !specless && !ctx.spec().migrations.database_url.empty())
+        url = migrations_database_url(ctx.spec(), "");
+    auto target = ctx.database(url, url != f.url ? false : !f.dir.empty());
     migrate::Options o;
     if (target.spec) {
         o = migrate::options_from_spec(target.spec->migrations, target.url);

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/json.hpp"
 #include "core/secret.hpp"
 #include "daemon/admin/client.hpp"
 #include "daemon/cli.hpp"
@@ -97,7 +98,7 @@ std::string str(const json::value* v, const std::string& none = "-") {
     if (!v || v->is_null()) return none;
     if (v->is_string()) return std::string(v->get_string());
     if (v->is_bool()) return v->get_bool() ? "yes" : "no";
-    return json::serialize(*v);
+    return write_json(*v);
 }
 
 std::string ago(const json::value* t) {

@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/json.hpp"
+
 namespace steward::admin {
 namespace {
 
@@ -85,7 +87,7 @@ std::string Request::header(const std::string& lower_name) const {
     return it == headers.end() ? std::string() : it->second;
 }
 
-std::string json_body(const boost::json::value& v) { return boost::json::serialize(v); }
+std::string json_body(const boost::json::value& v) { return write_json(v); }  // the one JSON writer
 
 Response error_response(int status, const std::string& code, const std::string& message) {
     Response r;

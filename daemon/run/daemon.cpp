@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include "core/database_url.hpp"
 #include "core/log.hpp"
 #include "core/service_env.hpp"
 #include "migrate/migrator.hpp"
@@ -136,14 +137,15 @@ void Daemon::start_migrations() {
     state_.migrations.running = true;
     MigrationsSpec spec = spec_->migrations;
     std::string url = database_url_;
+    std::shared_ptr<const Spec> full = spec_;  // migrations.database_url: the privileged role, when set
     struct Outcome {
         int rc = 1;
         std::string summary;
     };
     submit<Outcome>(
-        [spec, url]() {
+        [spec, url, full]() {
             Outcome o;
-            o.rc = migrate::run_startup_migrations(spec, url, &o.summary);
+            o.rc = migrate::run_startup_migrations(spec, migrations_database_url(*full, url), &o.summary);
             return o;
         },
         [this](Outcome o, std::string error) {

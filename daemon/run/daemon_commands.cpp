@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "checks/gate.hpp"
+#include "core/database_url.hpp"
 #include "core/log.hpp"
 #include "daemon/run/daemon.hpp"
 #include "migrate/migrator.hpp"
@@ -78,8 +79,14 @@ CommandResult Daemon::apply_migrations() {
     if (state_.phase != Phase::ready) return not_ready(state_);
     if (state_.migrations.running)
         return {CommandResult::Code::conflict, "migrations are being applied right now", {}};
+    std::string url;
+    try {
+        url = migrations_database_url(*spec_, database_url_);  // migrations.database_url, when set
+    } catch (const std::exception& e) {
+        return {CommandResult::Code::unavailable, redact(e.what()), {}};
+    }
     state_.migrations.running = true;
-    auto options = migrate::options_from_spec(spec_->migrations, database_url_);
+    auto options = migrate::options_from_spec(spec_->migrations, url);
     struct Outcome {
         bool ok = false;
         std::string text;

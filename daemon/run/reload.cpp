@@ -123,6 +123,7 @@ ReloadPlan plan_reload(const Spec& current, const ServiceEnvs& current_envs, con
     setting(current.admin.token != next.admin.token || current.admin.metrics_auth != next.admin.metrics_auth,
             "admin");
     setting(!(current.logging == next.logging), "logging");
+    setting(!(current.checks == next.checks), "checks");
     return p;
 }
 

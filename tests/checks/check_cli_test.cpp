@@ -92,18 +92,25 @@ TEST(CheckCli, JsonShapeIsExact) {
     auto r = d.check({"--json"});
     EXPECT_EQ(r.status, 1) << r.err;
     auto doc = parse_json(r.out);
-    ASSERT_EQ(doc.size(), 3u) << r.out;
+    ASSERT_EQ(doc.size(), 6u) << r.out;
     EXPECT_TRUE(doc.at("ok").is_bool());
+    EXPECT_EQ(doc.at("lint"), false);
+    EXPECT_EQ(doc.at("counts"),
+              (boost::json::object{{"error", 1}, {"warning", 1}, {"info", 0}, {"waived", 0}}));
+    EXPECT_TRUE(doc.at("skipped").as_array().empty());
     EXPECT_EQ(doc.at("ok"), false);
     EXPECT_EQ(doc.at("environment"), "production");
     ASSERT_TRUE(doc.at("findings").is_array());
     ASSERT_GE(doc.at("findings").as_array().size(), 2u);
     for (const auto& v : doc.at("findings").as_array()) {
         const auto& f = v.as_object();
-        ASSERT_EQ(f.size(), 6u) << v;
+        ASSERT_EQ(f.size(), 9u) << v;
         for (const char* k : {"id", "severity", "path", "message", "hint"})
             EXPECT_TRUE(f.at(k).is_string()) << k;
         EXPECT_TRUE(f.at("line").is_int64() || f.at("line").is_null()) << v;
+        EXPECT_TRUE(f.at("file").is_null()) << v;
+        EXPECT_EQ(f.at("waived"), false) << v;
+        EXPECT_TRUE(f.at("reason").is_null()) << v;
         std::string sev = f.at("severity").as_string().c_str();
         EXPECT_TRUE(sev == "error" || sev == "warning" || sev == "info") << sev;
     }
@@ -180,7 +187,7 @@ TEST(CheckCli, SecretFileModeAndOwner) {
 TEST(CheckCli, WeakSecretsFromEnvAndFile) {
     SpecText t;
     t.extra_secrets = "  db_password: { env: GATE_TEST_PW, kind: password }\n";
-    Deployment d(t, "changeme");
+    Deployment d(t, "password");
     d.env["GATE_TEST_JWT"] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     d.env["GATE_TEST_PW"] = "Xk9#mQ2vL7pR4t";
     auto r = d.check({"--json"});

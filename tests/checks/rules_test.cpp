@@ -65,7 +65,7 @@ const std::vector<Case>& cases() {
          [](World& w) { set_jwt(w, "prod-ChangeMe-9f8e7d6c5b4a39281706f5e4d3c2b1a0"); }},
         {"secret.placeholder", "your_prefix",
          [](World& w) { set_jwt(w, "your-secret-key-here-0123456789abcdef"); }},
-        {"secret.placeholder", "django_insecure",
+        {"secret.published_default", "django_insecure",
          [](World& w) { set_jwt(w, "django-insecure-k3#9x!m2p@q7w8e1r4t5y6u0i^o&p(a)s=d"); }},
         {"secret.placeholder", "template",
          [](World& w) { set_jwt(w, "<your-strong-random-secret-from-above>"); }},
@@ -114,7 +114,17 @@ const std::vector<Case>& cases() {
                  EnvValue::Kind::literal,
                  std::string("postgresql://app:") + kDbPassword + "@db.internal/chat"};
          }},
+        {"secret.published_default", "supabase_jwt",
+         [](World& w) { set_jwt(w, "super-secret-jwt-token-with-at-least-32-characters-long"); }},
         {"security.auth_disabled", "false", [](World& w) { w.spec.security.require_auth = false; }},
+        {"security.auth_disabled", "service_env",
+         [](World& w) {
+             w.spec.services[0].env["REQUIRE_AUTHENTICATION"] = {EnvValue::Kind::literal, "false"};
+         }},
+        {"security.app_environment", "service_env",
+         [](World& w) {
+             w.spec.services[0].env["ENVIRONMENT"] = {EnvValue::Kind::literal, "development"};
+         }},
         {"security.cors_wildcard", "star", [](World& w) { w.spec.security.cors_origins.push_back("*"); }},
         {"security.cors_wildcard", "subdomain_star",
          [](World& w) { w.spec.security.cors_origins = {"https://*.example.com"}; }},
@@ -180,7 +190,7 @@ const std::vector<Case>& cases() {
         {"database.weak_password", "short",
          [](World& w) { set_url(w, "postgresql://app:Xi7dzsza@db.internal/chat?sslmode=require"); }},
         {"database.weak_password", "marker",
-         [](World& w) { set_url(w, "postgresql://memory_user:your-secure-password@localhost/chat"); }},
+         [](World& w) { set_url(w, "postgresql://memory_user:your-own-db-password@localhost/chat"); }},
         {"database.inline_password", "in_spec_file",
          [](World& w) { w.facts.database_password_in_spec = true; }},
         {"database.embedded_in_production", "embedded",
@@ -249,6 +259,16 @@ const std::vector<Case>& cases() {
          [](World& w) {
              w.facts.service_programs["chat-api"] = ProgramFacts{"/srv/chat/chat-api", true, false};
          }},
+        {"operations.service_workdir", "missing",
+         [](World& w) {
+             w.spec.services[0].workdir = "/srv/chat/nope";
+             w.facts.service_workdirs["chat-api"] = PathFacts{};
+         }},
+        {"operations.service_env_file", "bad_line",
+         [](World& w) {
+             w.spec.services[0].env_file = "/etc/chat/env";
+             w.facts.service_envs["chat-api"].env_file_errors = {"/etc/chat/env:3: expected KEY=VALUE"};
+         }},
         {"operations.debug_logging", "debug", [](World& w) { w.spec.logging.level = "debug"; }},
         {"connect.database_unreachable", "refused",
          [](World& w) {
@@ -277,6 +297,15 @@ const std::vector<Case>& cases() {
              connect(w, [](ConnectFacts& c) {
                  c.role = "postgres";
                  c.superuser = true;
+             });
+         }},
+        {"connect.cannot_create_database", "verify_restore",
+         [](World& w) {
+             w.spec.backups->verify = BackupsSpec::Verify::restore;
+             connect(w, [](ConnectFacts& c) {
+                 c.role = "chat";
+                 c.superuser = false;
+                 c.createdb = false;
              });
          }},
         {"connect.migration_lock_held", "held",

@@ -75,3 +75,35 @@ TEST(Log, JsonJournalAndRedaction) {
     EXPECT_EQ(out, "");
     EXPECT_THROW(log::setup({"loud", log::Format::text}), std::invalid_argument);
 }
+
+// A value with a newline (a backup id, a file name from a hostile folder) cannot forge a log line.
+TEST(Log, TextLinesEscapeControlCharacters) {
+    log::setup({"info", log::Format::text});
+    std::string out = capture_stderr([] {
+        log::info("backup", "verifying\nFAKE error [backup] forged", {{"id", "chat-1\nERROR forged line"}});
+        log::warn("backup", "bell\x07 and tab\tin the message", {{"k\nx", "v"}});
+    });
+    auto ls = lines(out);
+    ASSERT_EQ(ls.size(), 2u) << out;
+    EXPECT_NE(ls[0].find("verifying\\nFAKE error"), std::string::npos) << ls[0];
+    EXPECT_NE(ls[0].find("id=\"chat-1\\nERROR forged line\""), std::string::npos) << ls[0];
+    EXPECT_NE(ls[1].find("bell\\x07 and tab\\tin"), std::string::npos) << ls[1];
+    EXPECT_NE(ls[1].find("k\\nx=v"), std::string::npos) << ls[1];
+}
+
+// JSON log lines are valid UTF-8 whatever bytes a spec value or file name carries.
+TEST(Log, JsonLinesAreValidUtf8) {
+    log::setup({"info", log::Format::json});
+    std::string out = capture_stderr([] {
+        log::info("gate", "bad \xff\xfe bytes", {{"path", "dir/\xc3\x28.sql"}, {"seconds", 0.161805585}});
+    });
+    log::setup({"info", log::Format::text});
+    auto ls = lines(out);
+    ASSERT_EQ(ls.size(), 1u) << out;
+    EXPECT_EQ(ls[0].find("\xff"), std::string::npos);
+    EXPECT_EQ(ls[0].find("E-1"), std::string::npos) << ls[0];
+    auto doc = boost::json::parse(ls[0]).as_object();
+    EXPECT_EQ(doc.at("msg"), "bad \xEF\xBF\xBD\xEF\xBF\xBD bytes");
+    EXPECT_EQ(doc.at("path"), "dir/\xEF\xBF\xBD(.sql");
+    EXPECT_NE(ls[0].find("\"seconds\":0.161805585"), std::string::npos) << ls[0];
+}

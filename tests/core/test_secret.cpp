@@ -84,3 +84,26 @@ TEST(Redact, MasksRegisteredValuesAndUrlPasswords) {
     EXPECT_EQ(redact("nothing here"), "nothing here");
     EXPECT_EQ(redact("url postgresql://app:p@ss/w0rd@db/x here"), "url postgresql://app:***@db/x here");
 }
+
+TEST(Secret, FileMustBeARegularFileAndNeverBlocks) {
+    test::TempDir dir;
+    // A FIFO with no writer: a blocking open would hang here forever.
+    auto fifo = dir / "fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    SecretSpec spec{"s", SecretSpec::Source::file, {}, fifo, {}, SecretKind::token};
+    auto r = resolve_secret(spec);
+    EXPECT_EQ(r.status, ResolvedSecret::Status::file_unreadable);
+    EXPECT_NE(r.problem.find("is not a regular file"), std::string::npos) << r.problem;
+
+    std::filesystem::create_directories(dir / "folder");
+    spec.file = dir / "folder";
+    EXPECT_NE(resolve_secret(spec).problem.find("is not a regular file"), std::string::npos);
+
+    // A symlink to a regular file is followed (Kubernetes secret volumes are symlinks into ..data/).
+    auto target = dir.write("..data/token", "symlinked-secret-value\n");
+    std::filesystem::create_symlink(target, dir / "token");
+    spec.file = dir / "token";
+    r = resolve_secret(spec);
+    ASSERT_EQ(r.status, ResolvedSecret::Status::ok) << r.problem;
+    EXPECT_EQ(r.value->reveal(), "symlinked-secret-value");
+}

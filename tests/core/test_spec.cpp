@@ -276,7 +276,7 @@ TEST(Spec, OtherValidations) {
               std::string::npos);
     EXPECT_NE(parse_error(kMinimal + "secrets:\n  a: { env: A, file: /x }\n")
                   .message()
-                  .find("exactly one of 'env', 'file' or 'value'"),
+                  .find("exactly one of 'env', 'file', 'credential' or 'value'"),
               std::string::npos);
     EXPECT_NE(parse_error("version: 2\nname: c\nenvironment: staging\ndatabase: { url: x }\n")
                   .message()

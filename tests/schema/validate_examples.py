@@ -35,6 +35,9 @@ bad_cases = {
     "missing database": {k: v for k, v in base.items() if k != "database"},
     "bad duration": {**base, "migrations": {"lock_wait": "soon"}},
     "probe with two targets": {**base, "probes": [{"name": "p", "tcp": {"address": "a:1"}, "exec": {"command": ["x"]}}]},
+    "waiver without a reason": {**base, "checks": {"waive": [{"rule": "database.sslmode", "path": "database.url"}]}},
+    "minimum lowered": {**base, "checks": {"min_secret_length": 8}},
+    "literal database password": {**base, "database": {"url": "postgresql://a@h/d", "password": "hunter2"}},
 }
 for name, spec in bad_cases.items():
     if validator.is_valid(spec):

@@ -5,8 +5,7 @@
 
 namespace steward::test {
 
-// STEWARD_TEST_BINARY runs the tests against another build (e.g. an older one, to see a regression test
-// fail).
+// STEWARD_TEST_BINARY runs the tests against another build (to see a regression test fail on old code).
 const char* steward_binary() {
     const char* other = std::getenv("STEWARD_TEST_BINARY");
     return other && *other ? other : STEWARD_BINARY;
