@@ -164,7 +164,8 @@ function renderBackups(b, listing) {
   const label = published.length ? `${published.length} backup(s), newest ${bytes(newest.bytes)}` : 'no backups';
   $('backup-trend').replaceChildren(el('span', { class: 'spark-cell' }, sparkline(points, [], label, true, true), el('span', { class: 'muted small' }, label)));
 
-  const rows = published.map((x) => {
+  const shown = 10; // the newest; retention may keep many more (the trend above has them all)
+  const rows = published.slice(0, shown).map((x) => {
     const tone = x.verified === 'failed' ? 'bad' : x.verified === 'none' ? 'muted' : 'ok';
     return el('tr', { 'data-backup': x.id },
       cell('backup', 'mono wrap', x.id),
@@ -172,6 +173,9 @@ function renderBackups(b, listing) {
       cell('size', '', bytes(x.bytes)),
       cell('verified', '', badge(x.verified + (x.encrypted ? ' · encrypted' : ''), tone)));
   });
+  if (published.length > shown) {
+    rows.push(el('tr', null, el('td', { class: 'muted', colspan: 4 }, `and ${published.length - shown} older (steward backup list)`)));
+  }
   $('backups').replaceChildren(...rows);
   $('backups-empty').hidden = published.length > 0;
   const button = $('backup-now');
