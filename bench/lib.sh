@@ -1,4 +1,5 @@
 # Shared pieces of the daemon and admin benches (sourced): Debian tools, a throwaway cluster, /proc figures.
+# shellcheck shell=bash
 
 # need PACKAGE TOOL...: installs PACKAGE from Debian when one of the tools is missing.
 need() {
