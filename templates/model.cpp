@@ -49,6 +49,13 @@ long seconds_up(Duration d) { return static_cast<long>((d.count() + 999) / 1000)
 
 data list() { return data{data::type::list}; }
 
+// A Kubernetes object name: lowercase letters, digits and '-' (so the templates may write it unquoted).
+std::string k8s_name(const std::string& text) {
+    std::string out;
+    for (unsigned char c : text) out += std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '-';
+    return out;
+}
+
 // How an operator makes a secret of this kind (the env example and the comments say it).
 std::string how_to_generate(SecretKind kind) {
     switch (kind) {
@@ -98,17 +105,25 @@ data service_model(const Spec& spec, const ServiceSpec& svc) {
     const HttpCheck* http = service_http(spec, svc);
     auto u = split_url(http ? http->url : "http://127.0.0.1:8000/health");
     d.set("port", std::to_string(u.port));
+    d.set("publish", "127.0.0.1:" + std::to_string(u.port) + ":" + std::to_string(u.port));
     d.set("health_path", u.path);
     data cmd = list();
     for (const auto& a : svc.command) cmd.push_back(data(a));
     d.set("command", cmd);
     d.set("stop_timeout_sec", std::to_string(seconds_up(svc.stop.timeout)));
     d.set("readiness_timeout_sec", std::to_string(seconds_up(svc.readiness_timeout)));
-    d.set("readiness", svc.readiness ? check_target(*svc.readiness) : data(false));
+    data readiness = svc.readiness ? check_target(*svc.readiness) : data(false);
+    if (svc.readiness)  // the startup probe allows readiness.timeout at one check every 5 s
+        readiness.set("startup_failures",
+                      std::to_string(std::max(1L, (seconds_up(svc.readiness_timeout) + 4) / 5)));
+    d.set("readiness", readiness);
     if (svc.user) d.set("user", *svc.user);
     // The app's environment in a container: literals and settings as values, secrets by reference.
     data env = list();
+    bool plain_env = false;
     for (const auto& [key, value] : svc.env) {
+        plain_env =
+            plain_env || value.kind == EnvValue::Kind::literal || value.kind == EnvValue::Kind::setting;
         data e;
         e.set("name", key);
         switch (value.kind) {
@@ -121,15 +136,15 @@ data service_model(const Spec& spec, const ServiceSpec& svc) {
             case EnvValue::Kind::secret:
             case EnvValue::Kind::database_url: {
                 std::string secret = value.kind == EnvValue::Kind::secret ? value.text : "database-url";
-                std::replace(secret.begin(), secret.end(), '_', '-');
                 e.set("secret", true);
-                e.set("secret_name", spec.name + "-" + secret);
+                e.set("secret_name", k8s_name(spec.name + "-" + secret));
                 break;
             }
         }
         env.push_back(e);
     }
     d.set("env", env);
+    d.set("plain_env", plain_env);
     return d;
 }
 
@@ -138,6 +153,7 @@ data service_model(const Spec& spec, const ServiceSpec& svc) {
 data build_model(const Spec& spec, const RenderInputs& in) {
     data m;
     m.set("name", spec.name);
+    m.set("deployment", k8s_name(spec.name));  // spec.name where a section (app, env) has a `name` of its own
     m.set("environment", to_string(spec.environment));
     m.set("timezone", spec.timezone);
     m.set("binary", in.binary);
@@ -145,6 +161,15 @@ data build_model(const Spec& spec, const RenderInputs& in) {
     m.set("spec_file", spec.file.filename().string());
     m.set("user", "steward");
     m.set("environment_file", "/etc/steward/" + spec.name + ".env");
+    // Where the migrations sit beside the deployed spec: a folder relative to the spec stays relative to it.
+    auto rel = spec.migrations.dir.lexically_relative(spec.folder);
+    bool inside = !rel.empty() && *rel.begin() != "..";
+    m.set("migrations_dir", inside ? (std::filesystem::path(in.spec_path).parent_path() / rel).string()
+                                   : spec.migrations.dir.string());
+    data images;
+    images.set("steward", spec.name + "-steward:latest");
+    images.set("app", spec.name + "-app:latest");
+    m.set("images", images);
 
     // The unit: start covers the gate and each service's readiness in turn; stop covers each stop in turn.
     long start = 60, stop = 10;
@@ -172,12 +197,12 @@ data build_model(const Spec& spec, const RenderInputs& in) {
         data d;
         d.set("name", s.name);
         d.set("generate", how_to_generate(s.kind));
-        std::string k8s = s.name;
-        std::replace(k8s.begin(), k8s.end(), '_', '-');
-        d.set("k8s_name", spec.name + "-" + k8s);
+        d.set("k8s_name", k8s_name(spec.name + "-" + s.name));
         switch (s.source) {
             case SecretSpec::Source::credential:
                 d.set("credential", s.credential);
+                d.set("container_path", "/run/credentials/" + s.credential);
+                d.set("compose_source", "./secrets/" + s.credential);
                 credentials.push_back(d);
                 break;
             case SecretSpec::Source::env:
@@ -187,6 +212,7 @@ data build_model(const Spec& spec, const RenderInputs& in) {
             case SecretSpec::Source::file:
                 d.set("file", s.file.string());
                 d.set("file_name", s.file.filename().string());
+                d.set("compose_source", "./secrets/" + s.file.filename().string());
                 d.set("folder", s.file.parent_path().string());
                 file_secrets.push_back(d);
                 break;
@@ -194,6 +220,7 @@ data build_model(const Spec& spec, const RenderInputs& in) {
                 break;  // inline: the gate refuses it in production, and its value never leaves the spec
         }
     }
+    m.set("mounted_secrets", !credentials.is_empty_list() || !file_secrets.is_empty_list());
     m.set("credentials", credentials);
     m.set("env_secrets", env_secrets);
     m.set("file_secrets", file_secrets);

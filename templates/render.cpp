@@ -116,6 +116,17 @@ std::vector<RenderedFile> render(const Spec& spec, const RenderInputs& inputs) {
             throw RenderError("unknown target '" + t +
                               "' (targets: systemd, nginx, compose, k8s, prometheus, env)");
     auto model = build_model(spec, inputs);
+    auto wanted = [&](const char* t) { return inputs.only.empty() || inputs.only.count(t) > 0; };
+    if (wanted("compose") || wanted("k8s")) {
+        std::string text = platform_spec(spec), indented;
+        for (std::size_t start = 0, nl; start < text.size(); start = nl + 1) {
+            nl = text.find('\n', start);
+            if (nl == std::string::npos) nl = text.size();
+            indented += "    " + text.substr(start, nl - start) + "\n";
+        }
+        model.set("platform_spec", text);
+        model.set("platform_spec_indented", indented);
+    }
     std::vector<RenderedFile> out;
     for (const char* target : kTargets) {
         if (!inputs.only.empty() && !inputs.only.count(target)) continue;

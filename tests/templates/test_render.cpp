@@ -239,3 +239,110 @@ TEST(Render, BadInputExitsTwoAndWritesNothing) {
     EXPECT_EQ(r.status, 2) << r.out << r.err;
     EXPECT_FALSE(fs::exists(dir / "out"));
 }
+
+TEST(Render, ComposeFilePassesDockerComposeConfig) {
+    Rendered r({"--only", "compose"});
+    auto dir = r.out / "compose";
+    auto compose = r.file("compose/compose.yaml");
+    for (const char* s :
+         {"condition: service_completed_successfully", "pg_isready", "command: [\"migrate\", \"up\"]",
+          "network_mode: \"service:app\"", "source: \"chat-admin-token\"", "- \"/opt/chat/bin/chat-api\""})
+        EXPECT_NE(compose.find(s), std::string::npos) << s << " not in\n" << compose;
+    EXPECT_NE(r.file("compose/Dockerfile").find("FROM debian:12-slim"), std::string::npos);
+    auto spec = r.file("compose/steward.yaml");
+    EXPECT_EQ(spec.find("\nservices:"), std::string::npos) << spec;
+    EXPECT_NE(spec.find("${DATABASE_URL}"), std::string::npos) << spec;
+    // What the file names must exist for docker-compose to validate it.
+    r.dir.write("out/compose/production.env", "POSTGRES_PASSWORD=x\n");
+    for (const char* s : {"admin.token", "backup.key", "smtp_password"})
+        r.dir.write(std::string("out/compose/secrets/") + s, "x\n");
+    auto c = test::run_tool({"docker-compose", "-f", (dir / "compose.yaml").string(), "config", "-q"}, dir);
+    EXPECT_EQ(c.status, 0) << c.out << c.err;
+    // The check rejects what compose would not run: an unknown key.
+    r.dir.write("out/compose/bad.yaml", compose + "\nbogus_top_level: 1\n");
+    auto bad = test::run_tool({"docker-compose", "-f", (dir / "bad.yaml").string(), "config", "-q"}, dir);
+    EXPECT_NE(bad.status, 0) << bad.out << bad.err;
+}
+
+TEST(Render, KubernetesManifestsMatchTheApiModels) {
+    Rendered r({"--only", "k8s"});
+    std::vector<std::string> args = {"/usr/bin/python3",
+                                     std::string(test::source_dir()) + "/tests/templates/k8s_walk.py"};
+    for (const auto& f : test::files_under(r.out)) args.push_back((r.out / f).string());
+    EXPECT_EQ(args.size(), 8u) << "configmap, cronjob, deployment, pdb, pvc, service";
+    auto w = test::run_tool(args);
+    EXPECT_EQ(w.status, 0) << w.out << w.err;
+    auto deployment = r.file("k8s/deployment.yaml");
+    for (const char* s :
+         {"initContainers:", "args: [\"migrate\", \"up\"]", "secretKeyRef: { name: chat-jwt-secret",
+          "startupProbe:", "readinessProbe:", "livenessProbe:", "path: \"/health\"", "resources:"})
+        EXPECT_NE(deployment.find(s), std::string::npos) << s << " not in\n" << deployment;
+    EXPECT_NE(r.file("k8s/cronjob.yaml").find("concurrencyPolicy: Forbid"), std::string::npos);
+    // The walk is worth something only if it rejects a field the API does not have.
+    r.dir.write("bad.yaml", deployment + "\n");
+    auto bad_text = test::read_file(r.dir / "bad.yaml");
+    bad_text.replace(bad_text.find("replicas: 2"), 11, "replicas: 2\n  replica: 3");
+    r.dir.write("bad.yaml", bad_text);
+    auto bad = test::run_tool({"/usr/bin/python3", args[1], (r.dir / "bad.yaml").string()});
+    EXPECT_NE(bad.status, 0) << bad.out;
+    EXPECT_NE(bad.out.find("replica: no such field"), std::string::npos) << bad.out;
+}
+
+TEST(Render, AnInlineSecretNeverReachesAContainerSpec) {
+    test::TempDir dir("steward-render");
+    auto spec = dir.write("steward.yaml",
+                          "version: 1\nname: chat\nenvironment: development\n"
+                          "database: { url: 'postgresql://localhost/chat' }\n"
+                          "secrets: { jwt: { value: Zq8vN3kR7wT1yX5mB9cF2hJ6pL4sD0gA-inline } }\n");
+    auto r = test::run_steward(
+        {"--spec", spec.string(), "render", "--out", (dir / "out").string(), "--only", "k8s"});
+    EXPECT_EQ(r.status, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("secrets.jwt is inline"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "out"));
+    test::render(spec, dir / "out", {"--only", "systemd,prometheus"});  // no container spec: fine
+}
+
+TEST(Install, LayoutAndInstalledTemplatesAreFound) {
+    // cmake --install into a staging folder; the installed steward renders from the installed templates.
+    test::TempDir stage("steward-install");
+    ProcessOptions o;
+    o.argv = {"cmake", "--install", STEWARD_BUILD_DIR, "--prefix", "/usr"};
+    o.env = {{"DESTDIR", stage.path().string()}};
+    o.stdout_fd = ProcessOptions::kPipe;
+    o.stderr_fd = ProcessOptions::kPipe;
+    auto r = run_process(o, std::chrono::seconds(120));
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    auto root = stage.path() / "usr";
+    for (const char* f : {"bin/steward", "share/steward/steward.schema.json",
+                          "share/steward/templates/systemd/steward.service.mustache",
+                          "share/steward/templates/k8s/deployment.yaml.mustache",
+                          "lib/systemd/system/steward.service", "share/doc/steward/alerts.md"})
+        EXPECT_TRUE(fs::exists(root / f)) << f;
+    // Configured with the default prefix: /usr/local/etc (a /usr prefix gives /etc, as `make package` uses).
+    EXPECT_TRUE(fs::exists(stage / "etc/steward/steward.yaml.example") ||
+                fs::exists(stage / "usr/local/etc/steward/steward.yaml.example"));
+    // The installed binary reads the installed templates, not the source tree's.
+    std::ofstream(root / "share/steward/templates/systemd/steward.service.mustache", std::ios::app)
+        << "# installed copy\n";
+    test::TempDir out("steward-install-out");
+    auto spec = out.write("steward.yaml",
+                          "version: 1\nname: chat\nenvironment: development\n"
+                          "database: { url: 'postgresql://localhost/chat' }\n");
+    ProcessOptions ro;
+    ro.argv = {(root / "bin/steward").string(), "--spec", spec.string(), "render", "--out",
+               (out / "rendered").string(),     "--only", "systemd"};
+    ro.stdout_fd = ProcessOptions::kPipe;
+    ro.stderr_fd = ProcessOptions::kPipe;
+    auto run = run_process(ro, std::chrono::seconds(60));
+    EXPECT_EQ(run.status, 0) << run.err;
+    EXPECT_NE(test::read_file(out / "rendered/systemd/steward.service").find("# installed copy"),
+              std::string::npos);
+}
+
+TEST(Install, PackageConfigurationNamesWhatStewardRuns) {
+    auto config = test::read_file(fs::path(STEWARD_BUILD_DIR) / "CPackConfig.cmake");
+    for (const char* s : {"set(CPACK_GENERATOR \"DEB\")", "set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS \"ON\")",
+                          "set(CPACK_DEBIAN_PACKAGE_DEPENDS \"postgresql-client-15\")",
+                          "set(CPACK_PACKAGING_INSTALL_PREFIX \"/usr\")"})
+        EXPECT_NE(config.find(s), std::string::npos) << s;
+}
