@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 RELEASE := build/release
 ASAN := build/asan
 
-.PHONY: all build demo test bench clean deps
+.PHONY: all build demo test bench clean deps package
 
 all: build
 
@@ -21,6 +21,12 @@ test: deps
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DSTEWARD_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
 	@cd $(ASAN) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# The .deb from a Release build with a /usr prefix (not part of `make test`).
+package: deps
+	@cmake -S . -B build/package -DCMAKE_BUILD_TYPE=Release -DSTEWARD_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+	@cmake --build build/package -j $(JOBS)
+	@cd build/package && cpack -G DEB
 
 bench: build
 	@bench/run $(RELEASE)/daemon/steward

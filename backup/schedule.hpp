@@ -38,6 +38,20 @@ class CronSchedule {
     // alert's threshold: "0 2 * * 1-5" has a 3-day weekend gap).
     std::chrono::seconds max_gap(std::chrono::system_clock::time_point from, const date::time_zone* tz) const;
 
+    // The parsed fields, for writing the schedule in another syntax (systemd OnCalendar=).
+    struct Fields {
+        std::bitset<60> seconds, minutes;
+        std::bitset<24> hours;
+        std::bitset<32> days_of_month;
+        std::bitset<13> months;
+        std::bitset<7> days_of_week;
+        bool dom_restricted = false, dow_restricted = false;
+    };
+    Fields fields() const {
+        return {seconds_, minutes_,      hours_,          days_of_month_,
+                months_,  days_of_week_, dom_restricted_, dow_restricted_};
+    }
+
   private:
     bool day_matches(date::local_days day) const;
 
