@@ -37,7 +37,7 @@ fuzz: deps
 # The fault matrix (tests/faults/) with the long settings on a Release build, then one table.
 faults: deps
 	@cmake -S . -B $(FAULTS) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(FAULTS) -j $(JOBS) --target steward test_admin_abuse test_kill_nine test_outages
+	@cmake --build $(FAULTS) -j $(JOBS) --target steward test_admin_abuse test_kill_nine test_outages test_sftp_faults
 	@cd $(FAULTS) && STEWARD_FAULTS_LONG=1 ctest -L faults -V --timeout 3600 > faults.log 2>&1; \
 		scripts_dir=$(CURDIR)/scripts; $$scripts_dir/fault-report $(CURDIR)/$(FUZZ)/fuzz-report.txt < faults.log
 
