@@ -253,7 +253,11 @@ std::string iso_utc(TimePoint t) {
 
 namespace {
 std::optional<TimePoint> from_fields(int y, int mo, int d, int h, int mi, int s) {
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+    // Names and manifests may be hostile: a year outside what system_clock holds (nanoseconds: 1678-2262)
+    // would overflow on conversion, and sscanf's %2d takes "-1".
+    if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+        mi > 59 || s < 0 || s > 60)
+        return std::nullopt;
     std::tm tm{};
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;

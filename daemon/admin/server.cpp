@@ -212,7 +212,7 @@ Response respond_to_bytes(std::string_view bytes, const Server::Handler& handler
         used += n;
     }
     if (ec == http::error::need_more) ec = {};
-    if (!ec && !parser.is_done()) parser.put_eof(ec);
+    if (!ec && !parser.is_done() && parser.got_some()) parser.put_eof(ec);  // Beast asserts got_some()
     if (!ec && !parser.is_done()) ec = http::error::partial_message;
     if (ec) return read_error_response(ec);
     return respond(handler, to_request(parser.get(), "fuzz"));

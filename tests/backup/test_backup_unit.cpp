@@ -134,6 +134,17 @@ TEST(BackupStream, FileSinkHashesFsyncsAndRefusesToOverwrite) {
     EXPECT_THROW(FileSink{p}, StreamError);
 }
 
+// Found by fuzz_manifest: a folder named with year 0026 overflowed system_clock's nanoseconds (UBSan).
+TEST(BackupManifest, TimesOutsideTheClocksRangeAndNegativeFieldsAreNotBackupTimes) {
+    EXPECT_FALSE(parse_backup_id("chat-00261123T114303Z"));
+    EXPECT_FALSE(parse_backup_id("chat-99991123T114303Z"));
+    EXPECT_EQ(classify_entry("chat-00261123T114303Z"), EntryKind::other);
+    EXPECT_FALSE(parse_iso_utc("0026-11-23T11:43:03Z"));
+    EXPECT_FALSE(parse_iso_utc("2026-11-23T-1:43:03Z"));
+    EXPECT_FALSE(parse_iso_utc("2026-11-23T11:-3:03Z"));
+    EXPECT_TRUE(parse_iso_utc("2199-12-31T23:59:59Z"));
+}
+
 TEST(BackupManifest, IdsRoundTripAndClassifyFolders) {
     auto t = parse_iso_utc("2026-03-29T01:30:05Z");
     ASSERT_TRUE(t);

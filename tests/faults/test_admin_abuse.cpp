@@ -316,9 +316,15 @@ TEST(AdminAbuse, WrongTokensAreRefusedInTimeThatDoesNotDependOnTheirPrefix) {
     std::string wrong_first = "X" + kToken.substr(1);
     const int rounds = test::fault_setting(300, 2000);
     std::vector<double> near, far;
-    for (int i = 0; i < rounds; ++i) {
-        near.push_back(time_token(right_prefix));
-        far.push_back(time_token(wrong_first));
+    std::mt19937 order(14);
+    for (int i = 0; i < rounds; ++i) {  // in random order, so neither kind always goes first
+        if (order() % 2) {
+            near.push_back(time_token(right_prefix));
+            far.push_back(time_token(wrong_first));
+        } else {
+            far.push_back(time_token(wrong_first));
+            near.push_back(time_token(right_prefix));
+        }
     }
     auto median = [](std::vector<double> v) {
         std::sort(v.begin(), v.end());
@@ -329,8 +335,9 @@ TEST(AdminAbuse, WrongTokensAreRefusedInTimeThatDoesNotDependOnTheirPrefix) {
     test::report_fault_figure(
         "admin: token brute force", "median us (right prefix / wrong first)",
         std::to_string(static_cast<int>(mn)) + " / " + std::to_string(static_cast<int>(mf)));
-    // A byte-by-byte compare would make the near-miss slower; allow loopback noise of 15 % either way.
-    EXPECT_LT(std::abs(mn - mf), 0.15 * std::max(mn, mf)) << mn << " us vs " << mf << " us";
+    // Over loopback this bounds gross leaks only (an early exit before slow work, a per-byte delay): a plain
+    // memcmp's nanoseconds drown in the noise, which is why the check itself is constant-time by construction.
+    EXPECT_LT(std::abs(mn - mf), 0.25 * std::max(mn, mf)) << mn << " us vs " << mf << " us";
     a.expect_unchanged();
     EXPECT_TRUE(a.healthy());
 }

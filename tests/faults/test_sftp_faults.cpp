@@ -11,6 +11,7 @@
 #include "core/process.hpp"
 #include "tests/backup/backup_test_helpers.hpp"
 #include "tests/faults/fault_settings.hpp"
+#include "tests/support/daemon_process.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/steward_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -59,9 +60,14 @@ struct TestSshd {
         child.emplace(spawn(so));
         ASSERT_TRUE(eventually([&] { return port_accepts(port); }, 20s)) << "sshd did not listen";
     }
-    // SIGKILL to sshd and its per-connection children: the server vanishes mid-transfer.
+    // SIGKILL to sshd and every descendant (its per-connection processes call setsid, so the process group
+    // does not reach them): the server vanishes mid-transfer.
     void kill() {
         if (!child) return;
+        std::vector<pid_t> all{child->pid()};
+        for (std::size_t i = 0; i < all.size(); ++i)
+            for (pid_t c : children_of(all[i])) all.push_back(c);
+        for (std::size_t i = all.size(); i-- > 1;) ::kill(all[i], SIGKILL);
         child->signal(SIGKILL, /*whole_group=*/true);
         child->wait();
         child.reset();
