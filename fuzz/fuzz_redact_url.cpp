@@ -47,17 +47,31 @@ std::string replace_all(std::string text, const std::string& what, const std::st
     return text;
 }
 
+// redact_url's output without the words it prints itself (the schemes and "keyword=" of every libpq keyword),
+// so that a password spelled like one ("password", "postgresql") is only found where it is the value.
+std::string without_vocabulary(std::string text) {
+    static const std::vector<std::string> words = [] {
+        std::vector<std::string> w{"postgresql://", "postgres://"};
+        PQconninfoOption* defaults = PQconndefaults();
+        for (auto* o = defaults; o && o->keyword; ++o) w.push_back(std::string(o->keyword) + "=");
+        PQconninfoFree(defaults);
+        return w;
+    }();
+    for (const auto& w : words) text = replace_all(text, w, "\x01");
+    return text;
+}
+
 // The property, differentially: `password` (8+ characters) may be in the output for the input
 // `make(password)` only when it is also there for `make(other)`, another password of the same length (then it
-// is the host name, the scheme, or it spells the mask itself: not the password leaking).
+// is the host name or it spells the mask itself: not the password leaking).
 void expect_hidden(const std::function<std::string(const std::string&)>& make, const std::string& password) {
     if (password.size() < 8) return;
     auto input = make(password);
     auto redacted = steward::pg::redact_url(input);
-    if (redacted.find(password) == std::string::npos) return;
+    if (without_vocabulary(redacted).find(password) == std::string::npos) return;
     std::string other(password.size(), 'Q');
     if (other == password) other.assign(password.size(), 'Z');
-    if (steward::pg::redact_url(make(other)).find(password) != std::string::npos) return;
+    if (without_vocabulary(steward::pg::redact_url(make(other))).find(password) != std::string::npos) return;
     steward::fuzz::property_failed("password in redact_url output", input + " -> " + redacted);
 }
 

@@ -94,7 +94,7 @@ TEST(SftpFaults, ServerKilledMidUploadKeepsTheLocalBackupAndTheNextRunCompletesT
     query_value(
         src,
         "CREATE TABLE blob AS SELECT g, md5(random()::text) || md5(random()::text) || md5(random()::text) "
-        "AS a FROM generate_series(1, 400000) g");
+        "AS a FROM generate_series(1, 150000) g");
     auto spec =
         dir.write("steward.yaml",
                   "version: 1\nname: fault-sftp\nenvironment: development\ndatabase:\n  url: " + src +
