@@ -147,7 +147,13 @@ std::int64_t integer(const json::object& o, const char* k) {
     if (!v) return 0;
     if (v->is_int64()) return v->get_int64();
     if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
+    if (v->is_double()) {
+        // A hostile manifest's 1e82 (or NaN) has no integer value: converting it would be undefined.
+        double d = v->get_double();
+        if (!(d >= -9.2e18 && d <= 9.2e18))
+            throw std::runtime_error(std::string("manifest field ") + k + " is out of range");
+        return static_cast<std::int64_t>(d);
+    }
     return 0;
 }
 double num(const json::object& o, const char* k) {

@@ -145,6 +145,16 @@ TEST(BackupManifest, TimesOutsideTheClocksRangeAndNegativeFieldsAreNotBackupTime
     EXPECT_TRUE(parse_iso_utc("2199-12-31T23:59:59Z"));
 }
 
+// Found by fuzz_manifest: a size of 1e82 was converted to an integer (undefined; UBSan).
+TEST(BackupManifest, ASizeBeyondAnIntegerIsRefused) {
+    auto doc =
+        boost::json::parse(R"({"steward_backup": 1, "id": "chat-20261123T114303Z", "raw_bytes": 1e82})");
+    EXPECT_THROW(manifest_from_json(doc), std::runtime_error);
+    auto ok =
+        boost::json::parse(R"({"steward_backup": 1, "id": "chat-20261123T114303Z", "raw_bytes": 1234.0})");
+    EXPECT_EQ(manifest_from_json(ok).raw_bytes, 1234u);
+}
+
 TEST(BackupManifest, IdsRoundTripAndClassifyFolders) {
     auto t = parse_iso_utc("2026-03-29T01:30:05Z");
     ASSERT_TRUE(t);
