@@ -2,8 +2,12 @@
 JOBS ?= $(shell nproc)
 RELEASE := build/release
 ASAN := build/asan
+FUZZ := build/fuzz
+FUZZ_SECONDS ?= 60
+FAULTS := build/faults
+FUZZ_TARGETS := spec sql migration_names cron duration redact_url manifest admin_http
 
-.PHONY: all build demo test bench clean deps package
+.PHONY: all build demo test bench clean deps package fuzz faults
 
 all: build
 
@@ -27,6 +31,21 @@ package: deps
 	@cmake -S . -B build/package -DCMAKE_BUILD_TYPE=Release -DSTEWARD_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 	@cmake --build build/package -j $(JOBS)
 	@cd build/package && cpack -G DEB
+
+# libFuzzer (clang-14) on every target for FUZZ_SECONDS each; crash inputs land in build/fuzz/crashes/.
+fuzz: deps
+	@cmake -S . -B $(FUZZ) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
+		-DSTEWARD_FUZZ=ON -DSTEWARD_TESTS=OFF >/dev/null
+	@cmake --build $(FUZZ) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@scripts/fuzz $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The fault matrix (tests/faults/) with the long settings on a Release build, then one table.
+faults: deps
+	@cmake -S . -B $(FAULTS) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(FAULTS) -j $(JOBS) --target steward test_admin_abuse test_kill_nine test_outages test_sftp_faults
+	@cd $(FAULTS) && STEWARD_FAULTS_LONG=1 ctest -L faults -V --timeout 3600 > faults.log 2>&1; \
+		scripts_dir=$(CURDIR)/scripts; $$scripts_dir/fault-report $(CURDIR)/$(FUZZ)/fuzz-report.txt < faults.log
 
 bench: build
 	@bench/run $(RELEASE)/daemon/steward

@@ -147,7 +147,13 @@ std::int64_t integer(const json::object& o, const char* k) {
     if (!v) return 0;
     if (v->is_int64()) return v->get_int64();
     if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
+    if (v->is_double()) {
+        // A hostile manifest's 1e82 (or NaN) has no integer value: converting it would be undefined.
+        double d = v->get_double();
+        if (!(d >= -9.2e18 && d <= 9.2e18))
+            throw std::runtime_error(std::string("manifest field ") + k + " is out of range");
+        return static_cast<std::int64_t>(d);
+    }
     return 0;
 }
 double num(const json::object& o, const char* k) {
@@ -253,7 +259,11 @@ std::string iso_utc(TimePoint t) {
 
 namespace {
 std::optional<TimePoint> from_fields(int y, int mo, int d, int h, int mi, int s) {
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+    // Names and manifests may be hostile: a year outside what system_clock holds (nanoseconds: 1678-2262)
+    // would overflow on conversion, and sscanf's %2d takes "-1".
+    if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+        mi > 59 || s < 0 || s > 60)
+        return std::nullopt;
     std::tm tm{};
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;

@@ -19,6 +19,39 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+// What a request that could not be read gets back (the parser's error): 413, 431 or 400.
+Response read_error_response(beast::error_code ec) {
+    if (ec == http::error::body_limit)
+        return error_response(413, "too_large", "request bodies are limited to 64 KiB");
+    if (ec == http::error::header_limit)
+        return error_response(431, "header_too_large", "request headers are limited to 8 KiB");
+    return error_response(400, "bad_request", "malformed HTTP request");
+}
+
+Request to_request(const http::request<http::string_body>& msg, const std::string& peer) {
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    for (const auto& field : msg) {
+        std::string name(field.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers[name] = std::string(field.value());
+    }
+    req.body = msg.body();
+    req.peer = peer;
+    return req;
+}
+
+// The handler's answer; an exception becomes a 500 that says no more than where to look.
+Response respond(const Server::Handler& handler, const Request& req) {
+    try {
+        return handler(req);
+    } catch (const std::exception& e) {
+        log::error("admin", "request failed", {{"path", req.target.substr(0, 200)}, {"error", e.what()}});
+        return error_response(500, "internal", "the request failed; see steward's log");
+    }
+}
+
 class Session : public std::enable_shared_from_this<Session> {
   public:
     Session(tcp::socket socket, std::shared_ptr<Server::Handler> handler, ServerLimits limits,
@@ -51,31 +84,9 @@ class Session : public std::enable_shared_from_this<Session> {
         if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
             ec == asio::error::operation_aborted)
             return close();
-        if (ec == http::error::body_limit)
-            return reply(error_response(413, "too_large", "request bodies are limited to 64 KiB"), false);
-        if (ec == http::error::header_limit)
-            return reply(error_response(431, "header_too_large", "request headers are limited to 8 KiB"),
-                         false);
-        if (ec) return reply(error_response(400, "bad_request", "malformed HTTP request"), false);
+        if (ec) return reply(read_error_response(ec), false);
         const auto& msg = parser_->get();
-        Request req;
-        req.method = std::string(msg.method_string());
-        req.target = std::string(msg.target());
-        for (const auto& field : msg) {
-            std::string name(field.name_string());
-            for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            req.headers[name] = std::string(field.value());
-        }
-        req.body = msg.body();
-        req.peer = peer_;
-        Response r;
-        try {
-            r = (*handler_)(req);
-        } catch (const std::exception& e) {
-            log::error("admin", "request failed", {{"path", req.target.substr(0, 200)}, {"error", e.what()}});
-            r = error_response(500, "internal", "the request failed; see steward's log");
-        }
-        reply(std::move(r), msg.keep_alive());
+        reply(respond(*handler_, to_request(msg, peer_)), msg.keep_alive());
     }
 
     void reply(Response r, bool keep_alive) {
@@ -185,6 +196,26 @@ void Server::accept() {
         }
         accept();
     });
+}
+
+Response respond_to_bytes(std::string_view bytes, const Server::Handler& handler,
+                          const ServerLimits& limits) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
+    parser.body_limit(kMaxBody);
+    parser.eager(true);
+    beast::error_code ec;
+    std::size_t used = 0;
+    while (!ec && !parser.is_done() && used < bytes.size()) {
+        std::size_t n = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+        if (n == 0 && !ec) break;  // the parser needs more than the bytes hold
+        used += n;
+    }
+    if (ec == http::error::need_more) ec = {};
+    if (!ec && !parser.is_done() && parser.got_some()) parser.put_eof(ec);  // Beast asserts got_some()
+    if (!ec && !parser.is_done()) ec = http::error::partial_message;
+    if (ec) return read_error_response(ec);
+    return respond(handler, to_request(parser.get(), "fuzz"));
 }
 
 }  // namespace steward::admin

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "daemon/admin/http.hpp"
 
@@ -41,5 +42,10 @@ class Server {
     std::shared_ptr<std::size_t> connections_ = std::make_shared<std::size_t>(0);
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
+
+// What a connection sending exactly `bytes` gets back for its first request: the session's parser, limits,
+// error mapping and handler call, without a socket (the fuzzer's way in). A request cut short is a 400.
+Response respond_to_bytes(std::string_view bytes, const Server::Handler& handler,
+                          const ServerLimits& limits = {});
 
 }  // namespace steward::admin

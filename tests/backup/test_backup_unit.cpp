@@ -134,6 +134,27 @@ TEST(BackupStream, FileSinkHashesFsyncsAndRefusesToOverwrite) {
     EXPECT_THROW(FileSink{p}, StreamError);
 }
 
+// Found by fuzz_manifest: a folder named with year 0026 overflowed system_clock's nanoseconds (UBSan).
+TEST(BackupManifest, TimesOutsideTheClocksRangeAndNegativeFieldsAreNotBackupTimes) {
+    EXPECT_FALSE(parse_backup_id("chat-00261123T114303Z"));
+    EXPECT_FALSE(parse_backup_id("chat-99991123T114303Z"));
+    EXPECT_EQ(classify_entry("chat-00261123T114303Z"), EntryKind::other);
+    EXPECT_FALSE(parse_iso_utc("0026-11-23T11:43:03Z"));
+    EXPECT_FALSE(parse_iso_utc("2026-11-23T-1:43:03Z"));
+    EXPECT_FALSE(parse_iso_utc("2026-11-23T11:-3:03Z"));
+    EXPECT_TRUE(parse_iso_utc("2199-12-31T23:59:59Z"));
+}
+
+// Found by fuzz_manifest: a size of 1e82 was converted to an integer (undefined; UBSan).
+TEST(BackupManifest, ASizeBeyondAnIntegerIsRefused) {
+    auto doc =
+        boost::json::parse(R"({"steward_backup": 1, "id": "chat-20261123T114303Z", "raw_bytes": 1e82})");
+    EXPECT_THROW(manifest_from_json(doc), std::runtime_error);
+    auto ok =
+        boost::json::parse(R"({"steward_backup": 1, "id": "chat-20261123T114303Z", "raw_bytes": 1234.0})");
+    EXPECT_EQ(manifest_from_json(ok).raw_bytes, 1234u);
+}
+
 TEST(BackupManifest, IdsRoundTripAndClassifyFolders) {
     auto t = parse_iso_utc("2026-03-29T01:30:05Z");
     ASSERT_TRUE(t);
