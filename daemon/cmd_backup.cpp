@@ -13,6 +13,7 @@
 #include "core/pg.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/client.hpp"
+#include "daemon/metrics_textfile.hpp"
 
 namespace steward::cli {
 namespace {
@@ -27,6 +28,7 @@ struct BackupFlags {
     std::string id;
     bool clean = false, with_globals = false, yes = false, dry_run = false, all = false;
     bool remote = false;  // now: ask the running daemon
+    std::string metrics_textfile;
     ClientFlags client;
 };
 
@@ -123,6 +125,7 @@ BackupConfig database_config(Context& ctx, const BackupFlags& f) {
 }
 
 int cmd_now(Context& ctx, const BackupFlags& f) {
+    check_textfile_path(f.metrics_textfile);
     BackupConfig c = database_config(ctx, f);
     if (!f.verify.empty()) c.settings.verify = parse_verify(f.verify);
     if (!f.format.empty()) {
@@ -144,9 +147,12 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
             "directory format supports compression gzip:N or none (PostgreSQL 15's pg_dump has no zstd)");
 
     auto o = backup::run_backup(c);
+    // The series go out whatever the result: a failure is what the alerts are for.
+    bool textfile_ok = f.metrics_textfile.empty() || write_backup_textfile(f.metrics_textfile, c);
+    int exit_code = o.exit_code() == kOk && !textfile_ok ? kProblem : o.exit_code();
     using S = backup::BackupOutcome::Status;
     if (ctx.global.json) {
-        json::object doc{{"ok", o.exit_code() == 0}};
+        json::object doc{{"ok", exit_code == 0}};
         if (o.status == S::skipped) {
             doc["skipped"] = true;
             doc["reason"] = o.error;
@@ -178,7 +184,7 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
             doc["error"] = o.error.empty() ? json::value(nullptr) : json::value(redact(o.error));
         }
         ctx.print_json(doc);
-        return o.exit_code();
+        return exit_code;
     }
     switch (o.status) {
         case S::skipped:
@@ -208,7 +214,7 @@ int cmd_now(Context& ctx, const BackupFlags& f) {
             }
             break;
     }
-    return o.exit_code();
+    return exit_code;
 }
 
 int cmd_list(Context& ctx, const BackupFlags& f) {
@@ -407,6 +413,8 @@ void add_backup_command(CLI::App& app, Context& ctx) {
     now->add_option("--format", f.format, "custom|directory (overrides backups.format)");
     now->add_option("--compression", f.compression, "zstd:N|gzip:N|none (overrides backups.compression)");
     now->add_option("--jobs", f.jobs, "Parallel pg_dump jobs for the directory format");
+    now->add_option("--metrics-textfile", f.metrics_textfile,
+                    "Also write the backup series to this file (node_exporter's textfile collector)");
     now->add_flag("--remote", f.remote, "Ask the running daemon to take the backup (its admin API)");
     now->add_option("--admin-url", f.client.admin_url, "With --remote: the daemon's admin address");
     now->add_option("--token-file", f.client.token_file, "With --remote: a file holding the admin token");

@@ -9,6 +9,7 @@
 #include "core/pg.hpp"
 #include "core/secret.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/metrics_textfile.hpp"
 #include "migrate/migrator.hpp"
 
 namespace steward::cli {
@@ -23,6 +24,7 @@ struct MigrateFlags {
     bool no_pending = false;
     std::string version;
     bool yes = false;
+    std::string metrics_textfile;  // up: the migration series for the textfile collector
 };
 
 migrate::Options resolve_options(Context& ctx, const MigrateFlags& f) {
@@ -45,6 +47,18 @@ migrate::Options resolve_options(Context& ctx, const MigrateFlags& f) {
     return o;
 }
 
+// The pending and failed counts after `up`, as the daemon exports them; a database that cannot say
+// leaves the file as it was (the run has failed and says why).
+bool write_migration_textfile(const migrate::Migrator& m, const std::string& path) {
+    try {
+        auto s = m.status();
+        return cli::write_migration_textfile(path, s.pending, s.failed);
+    } catch (const std::exception& e) {
+        std::cerr << "steward: metrics textfile not written: " << redact(e.what()) << std::endl;
+        return false;
+    }
+}
+
 std::optional<std::string> opt(const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); }
 
 // Prints a result as JSON (with the command and target added) or as text.
@@ -63,6 +77,7 @@ void emit(Context& ctx, const char* command, const migrate::Options& o, boost::j
 }
 
 int run_command(Context& ctx, const std::string& command, const MigrateFlags& f) {
+    check_textfile_path(f.metrics_textfile);
     const auto o = resolve_options(ctx, f);
     migrate::Migrator m(o);
     try {
@@ -91,7 +106,8 @@ int run_command(Context& ctx, const std::string& command, const MigrateFlags& f)
                 if (r.failure) std::cerr << migrate::to_text(*r.failure);
                 std::cerr << std::flush;
             }
-            return r.ok() ? kOk : kProblem;
+            bool textfile_ok = f.metrics_textfile.empty() || write_migration_textfile(m, f.metrics_textfile);
+            return r.ok() && textfile_ok ? kOk : kProblem;
         }
         if (command == "validate") {
             auto r = m.validate(f.no_pending);
@@ -116,6 +132,7 @@ int run_command(Context& ctx, const std::string& command, const MigrateFlags& f)
             return changes.empty() || f.yes ? kOk : kProblem;
         }
     } catch (const migrate::MigrateError& e) {
+        if (command == "up" && !f.metrics_textfile.empty()) write_migration_textfile(m, f.metrics_textfile);
         const std::string message = redact(e.what());  // a second guard: URLs are redacted where built
         if (ctx.global.json) {
             boost::json::value doc = boost::json::object{{"ok", false}, {"error", {{"message", message}}}};
@@ -153,6 +170,9 @@ void add_migrate_command(CLI::App& app, Context& ctx) {
         ->add_option("--to", flags->to, "Stop at this version");
     auto* up = add("up", "Apply pending migrations under the migration lock");
     up->add_option("--to", flags->to, "Stop at this version");
+    up->add_option(
+        "--metrics-textfile", flags->metrics_textfile,
+        "Also write steward_migrations_pending/failed to this file (node_exporter's textfile collector)");
     up->add_option("--wait", flags->wait, "Wait this long for the database to accept connections (e.g. 60s)");
     auto* down = add("down", "Revert the last N migrations (default 1) with their down files");
     down->add_option("N", flags->count, "How many migrations to revert");

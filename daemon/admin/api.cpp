@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "core/log.hpp"
+#include "daemon/admin/console/console.hpp"
 #include "daemon/run/daemon.hpp"
 
 namespace steward::admin {
@@ -197,6 +198,9 @@ std::vector<Route> AdminApi::routes() {
                 {"failures_total", b.failures_total},
                 {"drill_failures_total", b.drill_failures_total},
                 {"count", b.published.size()}};
+            // For the console: "not configured" reads differently from "never happened".
+            backups["offsite_configured"] = d.spec().backups && d.spec().backups->sftp.has_value();
+            backups["drill_configured"] = d.spec().backups && d.spec().backups->drill_schedule.has_value();
             const auto& m = st.migrations;
             json::object migrations{
                 {"known", m.known},
@@ -340,6 +344,7 @@ std::vector<Route> AdminApi::routes() {
             return ok_json(body);
         },
         "events and per-probe latency of the last hour (?since=UNIX_SECONDS)");
+    add_console_routes(rs);
     return rs;
 }
 

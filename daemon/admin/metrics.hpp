@@ -53,7 +53,7 @@ std::vector<prometheus::MetricFamily> backup_families(const BackupFigures& f);
 std::vector<prometheus::MetricFamily> migration_families(const MigrationFigures& f);
 
 // Text format 0.0.4.
-std::string serialize(const std::vector<prometheus::MetricFamily>& families);
+std::string serialize(std::vector<prometheus::MetricFamily> families);
 
 // Writes `text` to `path` atomically (temporary file, fsync, rename), for node_exporter's textfile collector.
 void write_textfile(const std::filesystem::path& path, const std::string& text);
