@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "core/embedded_postgres.hpp"
+#include "tests/support/daemon_process.hpp"
 #include "tests/support/steward_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -70,7 +73,7 @@ void run_all_paths(const Canaries& c) {
         {"backup", "list", "--json"},
         {"run"},
         {"--log-format", "json", "run"},
-        {"render"},
+        {"render", "--out", (dir / "rendered").string()},
         {"status"},
     };
     for (auto& args : paths) {
@@ -82,6 +85,12 @@ void run_all_paths(const Canaries& c) {
         expect_no_canary(r, c, what);
         EXPECT_NE(r.status, 99) << what << ": sanitizer report:\n" << r.err;
     }
+    // What render wrote holds no secret either.
+    test::StewardRun rendered;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "rendered"))
+        if (e.is_regular_file()) rendered.out += e.path().string() + "\n" + test::read_text(e.path());
+    EXPECT_FALSE(rendered.out.empty()) << "render wrote nothing";
+    expect_no_canary(rendered, c, "rendered files");
     // Spec errors and spec-less mode echo neither the spec line nor the URL's password.
     auto r = test::run_steward({"--spec", broken, "check"}, env);
     EXPECT_EQ(r.status, 2);
