@@ -31,6 +31,7 @@ package: deps
 	@cmake -S . -B build/package -DCMAKE_BUILD_TYPE=Release -DSTEWARD_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 	@cmake --build build/package -j $(JOBS)
 	@cd build/package && cpack -G DEB
+	@scripts/check-package build/package
 
 # libFuzzer (clang-14) on every target for FUZZ_SECONDS each; crash inputs land in build/fuzz/crashes/.
 fuzz: deps

@@ -85,11 +85,12 @@ void run_all_paths(const Canaries& c) {
         expect_no_canary(r, c, what);
         EXPECT_NE(r.status, 99) << what << ": sanitizer report:\n" << r.err;
     }
-    // What render wrote holds no secret either.
+    // What render wrote holds no secret either (it refuses this spec's literal database password, exit 2;
+    // tests/templates covers the rendering of secrets by reference).
     test::StewardRun rendered;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "rendered"))
-        if (e.is_regular_file()) rendered.out += e.path().string() + "\n" + test::read_text(e.path());
-    EXPECT_FALSE(rendered.out.empty()) << "render wrote nothing";
+    if (std::filesystem::exists(dir / "rendered"))
+        for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "rendered"))
+            if (e.is_regular_file()) rendered.out += e.path().string() + "\n" + test::read_text(e.path());
     expect_no_canary(rendered, c, "rendered files");
     // Spec errors and spec-less mode echo neither the spec line nor the URL's password.
     auto r = test::run_steward({"--spec", broken, "check"}, env);
