@@ -48,13 +48,12 @@ struct OutputChain {
 
 // Runs a dump tool writing to stdout through `head`; throws with its stderr on failure, Cancelled when the
 // flag is set (the read polls, so a silent pg_dump is still noticed).
-std::uint64_t stream_tool(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+std::uint64_t stream_tool(const std::vector<std::string>& argv, const ToolEnv& env,
                           Sink& head, Progress* progress, const std::atomic<bool>* cancel) {
     Capture err;
     ProcessOptions o;
     o.argv = argv;
-    o.env = env;
-    o.inherit_env = false;  // libpq's variables and the password only, never steward's secrets
+    env.apply(o);
     o.stdout_fd = ProcessOptions::kPipe;
     o.stderr_fd = err.fd();
     Child child = spawn(o);
@@ -123,8 +122,7 @@ void dump_directory(const BackupConfig& c, const ToolConnection& tc, const fs::p
     Capture err;
     ProcessOptions o;
     o.argv = argv;
-    o.env = tc.env;
-    o.inherit_env = false;
+    tc.env.apply(o);
     o.stdout_fd = ProcessOptions::kDevNull;
     o.stderr_fd = err.fd();
     Child child = spawn(o);

@@ -3,6 +3,7 @@
 #include "backup/pg_tools.hpp"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,13 +19,58 @@
 
 namespace steward::backup {
 
+PassFile::PassFile(const std::string& password) {
+    if (password.find_first_of("\r\n") != std::string::npos || password.find('\0') != std::string::npos)
+        throw std::runtime_error(
+            "the database password holds a line break, which PostgreSQL's tools cannot be given; choose "
+            "another password");
+    std::string line = "*:*:*:*:";
+    for (char ch : password) {
+        if (ch == ':' || ch == '\\') line += '\\';
+        line += ch;
+    }
+    line += '\n';
+    fd_ = ::memfd_create("steward-pgpass", MFD_CLOEXEC);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "memfd_create");
+    // libpq ignores a password file that the group or others may read.
+    bool ok = ::fchmod(fd_, 0600) == 0;
+    for (std::size_t done = 0; ok && done < line.size();) {
+        ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+        if (n <= 0) ok = false;
+        else done += static_cast<std::size_t>(n);
+    }
+    std::fill(line.begin(), line.end(), '\0');
+    if (!ok) {
+        int e = errno;
+        ::close(fd_);
+        throw std::system_error(e, std::generic_category(), "writing the tools' password file");
+    }
+}
+
+PassFile::~PassFile() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void ToolEnv::apply(ProcessOptions& o) const {
+    o.env = vars;
+    o.inherit_env = false;  // libpq's variables only, never steward's secrets
+    if (passfile) {
+        o.env["PGPASSFILE"] = "/proc/self/fd/" + std::to_string(passfile->fd());
+        o.inherit_fds.push_back(passfile->fd());
+    }
+}
+
+ToolEnv tool_env_without_password() { return ToolEnv{pg::tool_environment(), nullptr}; }
+
 ToolConnection tool_connection(const std::string& url, const std::string& dbname_override) {
     pg::ConnInfo info = pg::parse_conninfo(url);
     ToolConnection t;
-    t.env = pg::tool_environment();
+    t.env.vars = pg::tool_environment();
     if (auto it = info.params.find("password"); it != info.params.end()) {
-        t.env["PGPASSWORD"] = it->second;
+        t.env.passfile = std::make_shared<PassFile>(it->second);
         info.params.erase(it);
+    } else if (const char* pw = std::getenv("PGPASSWORD"); pw && *pw) {
+        t.env.passfile = std::make_shared<PassFile>(pw);
     }
     if (!info.params.count("connect_timeout")) info.params["connect_timeout"] = "10";
     std::map<std::string, std::string> overrides;
@@ -38,8 +84,7 @@ std::optional<int> tool_major_version(const std::string& program, std::string* v
     if (!find_program(program)) return std::nullopt;
     ProcessOptions o;
     o.argv = {program, "--version"};
-    o.inherit_env = false;
-    o.env = pg::tool_environment();
+    tool_env_without_password().apply(o);
     o.stdout_fd = ProcessOptions::kPipe;
     o.stderr_fd = ProcessOptions::kPipe;
     ProcessResult r;

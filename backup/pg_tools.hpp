@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <pqxx/transaction_base>
 #include <string>
@@ -13,11 +14,37 @@
 
 namespace steward::backup {
 
-// A conninfo for argv (no password) plus the tool's whole environment: pg::tool_environment() and the
-// password as PGPASSWORD. Spawn tools with inherit_env = false.
+// An anonymous in-memory password file (mode 0600) in libpq's format, matching any server: "*:*:*:*:pw".
+class PassFile {
+  public:
+    explicit PassFile(const std::string& password);  // throws for a password libpq's format cannot hold
+    ~PassFile();
+    PassFile(const PassFile&) = delete;
+    PassFile& operator=(const PassFile&) = delete;
+    int fd() const { return fd_; }
+
+  private:
+    int fd_ = -1;
+};
+
+// A tool child's whole environment and the descriptors it inherits. A password reaches the tool as
+// PGPASSFILE=/proc/self/fd/N naming a PassFile the child inherits: never in its environment, which
+// /proc/<pid>/environ shows, nor on its command line, which the process list shows.
+struct ToolEnv {
+    std::map<std::string, std::string> vars;
+    std::shared_ptr<const PassFile> passfile;  // null: no password
+    // Sets o.env, o.inherit_env = false and the descriptor to inherit.
+    void apply(ProcessOptions& o) const;
+};
+
+// pg::tool_environment() and no password: for tools that do not connect.
+ToolEnv tool_env_without_password();
+
+// A conninfo for argv (no password) plus the tool's environment. The password is the URL's or, when the
+// URL has none, steward's own PGPASSWORD.
 struct ToolConnection {
     std::string conninfo;
-    std::map<std::string, std::string> env;
+    ToolEnv env;
 };
 ToolConnection tool_connection(const std::string& url, const std::string& dbname_override = {});
 

@@ -159,13 +159,12 @@ class ChildInput : public Sink {
     const std::atomic<bool>* cancel_;
 };
 
-PgRestoreRun run_tool(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
+PgRestoreRun run_tool(std::vector<std::string> argv, const ToolEnv& env,
                       const std::atomic<bool>* cancel) {
     Capture err;
     ProcessOptions o;
     o.argv = std::move(argv);
-    o.env = env;
-    o.inherit_env = false;  // a tool gets libpq's variables and its password, nothing else of steward's
+    env.apply(o);
     o.stdout_fd = ProcessOptions::kDevNull;
     o.stderr_fd = err.fd();
     PgRestoreRun run;
@@ -180,7 +179,7 @@ PgRestoreRun run_tool(std::vector<std::string> argv, const std::map<std::string,
 }  // namespace
 
 PgRestoreRun run_pg_restore_on(const std::filesystem::path& input, std::vector<std::string> args,
-                               const std::map<std::string, std::string>& env, int jobs) {
+                               const ToolEnv& env, int jobs) {
     std::vector<std::string> argv{"pg_restore"};
     argv.insert(argv.end(), args.begin(), args.end());
     if (jobs > 1) argv.push_back("--jobs=" + std::to_string(jobs));
@@ -190,7 +189,7 @@ PgRestoreRun run_pg_restore_on(const std::filesystem::path& input, std::vector<s
 
 PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const BackupManifest& m,
                             const std::optional<Secret>& key, std::vector<std::string> args,
-                            const std::map<std::string, std::string>& env, int jobs,
+                            const ToolEnv& env, int jobs,
                             const std::filesystem::path& scratch, bool progress,
                             const std::atomic<bool>* cancel) {
     Progress shown(progress, "restore: read");
@@ -253,8 +252,7 @@ PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const Backu
     Capture err;
     ProcessOptions o;
     o.argv = argv;
-    o.env = env;
-    o.inherit_env = false;
+    env.apply(o);
     o.stdin_fd = ProcessOptions::kPipe;
     o.stdout_fd = ProcessOptions::kDevNull;
     o.stderr_fd = err.fd();

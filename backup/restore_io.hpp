@@ -38,13 +38,13 @@ struct PgRestoreRun {
 // compression or encryption; encrypted directory format).
 PgRestoreRun run_pg_restore(const std::filesystem::path& backup_dir, const BackupManifest& m,
                             const std::optional<Secret>& key, std::vector<std::string> args,
-                            const std::map<std::string, std::string>& env, int jobs,
+                            const ToolEnv& env, int jobs,
                             const std::filesystem::path& scratch, bool progress = false,
                             const std::atomic<bool>* cancel = nullptr);
 
 // Runs `pg_restore <args> [--jobs=N] <input>` on an already decoded input (restore's verified copy).
 PgRestoreRun run_pg_restore_on(const std::filesystem::path& input, std::vector<std::string> args,
-                               const std::map<std::string, std::string>& env, int jobs);
+                               const ToolEnv& env, int jobs);
 
 // A private folder (0700) for decoded copies, removed (recursively) on destruction. It holds an flock on
 // itself while alive, so remove_scratch_leftovers() can tell a live run's folder from a dead run's.

@@ -93,7 +93,7 @@ VerifyOutcome verify_folder(const BackupConfig& c, const fs::path& folder, const
         return done();
     }
     try {
-        auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, pg::tool_environment(),
+        auto run = run_pg_restore(folder, m, c.encryption_key, {"--file=/dev/null"}, tool_env_without_password(),
                                   1, verify_scratch_path(c.settings.dir, m.id), false, c.cancel.get());
         if (run.cancelled) {
             v.cancelled = true;

@@ -116,9 +116,10 @@ bool ping(const std::string& url) {
 }
 
 std::map<std::string, std::string> tool_environment() {
-    // libpq's documented connection variables: a tool connects as steward's own libpq would.
+    // libpq's documented connection variables: a tool connects as steward's own libpq would. Not
+    // PGPASSWORD: a child's environment is readable in /proc (backup::tool_connection passes it on in a file).
     static const std::string libpq_vars =
-        "PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE PGCHANNELBINDING PGSERVICE "
+        "PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSFILE PGCHANNELBINDING PGSERVICE "
         "PGSERVICEFILE PGOPTIONS PGAPPNAME PGSSLMODE PGREQUIRESSL PGSSLCOMPRESSION PGSSLCERT PGSSLKEY "
         "PGSSLROOTCERT PGSSLCRL PGSSLCRLDIR PGSSLSNI PGREQUIREPEER PGSSLMINPROTOCOLVERSION "
         "PGSSLMAXPROTOCOLVERSION PGGSSENCMODE PGKRBSRVNAME PGGSSLIB PGCONNECT_TIMEOUT PGCLIENTENCODING "

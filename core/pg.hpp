@@ -39,8 +39,8 @@ std::string to_conninfo(const ConnInfo& info, const std::map<std::string, std::s
 std::string redact_url(std::string_view url);
 
 // The environment of a PostgreSQL client tool (pg_dump, pg_restore, pg_dumpall): PATH, LANG=C.UTF-8 and
-// libpq's own PG* connection variables from steward's environment, never anything else of steward's.
-// The caller adds PGPASSWORD.
+// libpq's own PG* connection variables from steward's environment (not PGPASSWORD), never anything else
+// of steward's. backup::tool_connection adds the password, in a file.
 std::map<std::string, std::string> tool_environment();
 
 // Opens a connection with connect_timeout (seconds, at least 1) and application_name=steward.

@@ -268,6 +268,8 @@ Child spawn(const ProcessOptions& o) {
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+        for (int fd : o.inherit_fds)
+            if (::fcntl(fd, F_SETFD, 0) != 0) die(5);
         ::execve(prog.c_str(), argv.data(), envp.data());
         die(4);
     }
@@ -288,9 +290,9 @@ Child spawn(const ProcessOptions& o) {
     if (n == sizeof e) {
         c.wait();
         static const char* stages[] = {"", "redirecting standard streams", "switching user",
-                                       "changing directory", "exec"};
+                                       "changing directory", "exec", "passing descriptors"};
         std::string what =
-            "cannot run '" + o.argv[0] + "' (" + stages[(e[0] >= 1 && e[0] <= 4) ? e[0] : 4] + ")";
+            "cannot run '" + o.argv[0] + "' (" + stages[(e[0] >= 1 && e[0] <= 5) ? e[0] : 4] + ")";
         if (e[0] == 3) what += " in " + cwd;
         throw std::system_error(e[1], std::generic_category(), what);
     }

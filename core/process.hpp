@@ -26,6 +26,8 @@ struct ProcessOptions {
     int stdin_fd = kDevNull;
     int stdout_fd = kInherit;
     int stderr_fd = kInherit;
+    // Descriptors the child keeps open at the same numbers (every other one above 2 is closed at exec).
+    std::vector<int> inherit_fds;
     bool new_process_group = true;
     // SIGKILL; 0 for none. Linux ties it to the spawning *thread*: spawn long-lived children
     // (postgres, services) from a thread that lives as long as they should.

@@ -402,8 +402,9 @@ TEST(BackupHardening, FailedBackupsBeyondKeepFailedAreDeleted) {
     EXPECT_EQ(listed(dir.path()).size(), 1u);  // without --all only published ones
 }
 
-// Item 3: pg_dump, pg_dumpall and pg_restore got steward's whole environment (its secrets with it).
-TEST(BackupHardening, ToolsSeeOnlyLibpqVariablesAndThePassword) {
+// Item 3: pg_dump, pg_dumpall and pg_restore got steward's whole environment (its secrets with it); and
+// PGPASSWORD showed the password to anyone who may read /proc/<pid>/environ.
+TEST(BackupHardening, ToolsSeeOnlyLibpqVariablesAndAPasswordFile) {
     auto src = fresh_database("bk_env");
     query_value(src, "CREATE TABLE t (x int)");
     TempDir dir("bk-env");
@@ -437,16 +438,21 @@ TEST(BackupHardening, ToolsSeeOnlyLibpqVariablesAndThePassword) {
         tools_seen.insert(tool);
         std::string text = read_file(e.path());
         EXPECT_EQ(text.find("canary"), std::string::npos) << tool << " saw steward's secrets:\n" << text;
+        // The password reaches a tool in a file it inherits, never in its environment (/proc/<pid>/environ).
+        for (const auto& url : {src, dst})
+            EXPECT_EQ(text.find(pg::parse_conninfo(url).params.at("password")), std::string::npos)
+                << tool << " has the password in its environment:\n" << text;
         std::istringstream lines(text);
-        bool password = false;
+        bool passfile = false;
         for (std::string line; std::getline(lines, line);) {
             std::string key = line.substr(0, line.find('='));
-            password = password || key == "PGPASSWORD";
+            EXPECT_NE(key, "PGPASSWORD") << tool;
+            passfile = passfile || line.rfind("PGPASSFILE=/proc/self/fd/", 0) == 0;
             EXPECT_TRUE(key == "PATH" || key == "LANG" || key.rfind("PG", 0) == 0 || shell_own.count(key))
                 << tool << " got " << key;
         }
         bool connects = name.find(".db.") != std::string::npos;  // a read of a file needs no password
-        EXPECT_EQ(password, connects) << tool << ":\n" << text;
+        EXPECT_EQ(passfile, connects) << tool << ":\n" << text;
     }
     EXPECT_EQ(tools_seen, (std::set<std::string>{"pg_dump", "pg_dumpall", "pg_restore"}));
 }

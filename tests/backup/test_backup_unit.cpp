@@ -252,3 +252,28 @@ TEST(BackupScratch, LeftoversOfKilledRunsAreRemovedLiveOnesKept) {
     ScratchDir again(path);
     EXPECT_TRUE(std::filesystem::is_empty(again.path()));
 }
+
+// The tools' password reaches them in an inherited 0600 file in libpq's format, not in their environment.
+TEST(ToolPassword, ChildReadsAnEscapedPasswordFileItInherits) {
+    ToolEnv env{{{"PATH", "/usr/bin:/bin"}}, std::make_shared<PassFile>("pa:ss\\word canary")};
+    ProcessOptions o;
+    o.argv = {"sh", "-c", "stat -L -c %a \"$PGPASSFILE\"; cat \"$PGPASSFILE\"; echo ---; env"};
+    env.apply(o);
+    o.stdout_fd = ProcessOptions::kPipe;
+    o.stderr_fd = ProcessOptions::kPipe;
+    auto r = run_process(o, std::chrono::seconds(10));
+    ASSERT_TRUE(r.ok()) << r.err;
+    auto env_at = r.out.find("---\n");
+    EXPECT_EQ(r.out.substr(0, env_at), "600\n*:*:*:*:pa\\:ss\\\\word canary\n");
+    EXPECT_EQ(r.out.find("canary", env_at), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("PGPASSFILE=/proc/self/fd/", env_at), std::string::npos) << r.out;
+    EXPECT_FALSE(o.inherit_env);
+}
+
+TEST(ToolPassword, NoPasswordNoFileAndLineBreaksRefused) {
+    ProcessOptions o;
+    tool_env_without_password().apply(o);
+    EXPECT_EQ(o.env.count("PGPASSFILE"), 0u);
+    EXPECT_TRUE(o.inherit_fds.empty());
+    EXPECT_THROW(PassFile("two\nlines"), std::runtime_error);
+}

@@ -2,6 +2,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/process.hpp"
@@ -97,4 +102,27 @@ TEST(Process, FindProgram) {
     EXPECT_FALSE(find_program("steward-no-such-program"));
     EXPECT_FALSE(find_program("/etc/passwd"));
     EXPECT_TRUE(find_program("/bin/sh"));
+}
+
+TEST(Process, InheritsOnlyTheNamedDescriptors) {
+    int kept[2], closed[2];
+    ASSERT_EQ(::pipe2(kept, O_CLOEXEC), 0);
+    ASSERT_EQ(::pipe(closed), 0);  // not close-on-exec in steward, still closed in the child
+    ProcessOptions o;
+    std::string check;  // the shell's builtin test: no descriptor of its own opened meanwhile
+    for (int fd : {kept[0], kept[1], closed[0], closed[1]})
+        check += "[ -e /proc/self/fd/" + std::to_string(fd) + " ] && echo " + std::to_string(fd) + "; ";
+    o.argv = {"sh", "-c", check + "true"};
+    o.inherit_fds = {kept[0]};
+    o.stdout_fd = ProcessOptions::kPipe;
+    auto r = run_process(o, std::chrono::seconds(10));
+    ASSERT_TRUE(r.ok());
+    std::istringstream fds(r.out);
+    std::set<int> seen;
+    for (int fd; fds >> fd;) seen.insert(fd);
+    EXPECT_TRUE(seen.count(kept[0])) << r.out;
+    EXPECT_FALSE(seen.count(kept[1])) << r.out;
+    EXPECT_FALSE(seen.count(closed[0])) << r.out;
+    EXPECT_FALSE(seen.count(closed[1])) << r.out;
+    for (int fd : {kept[0], kept[1], closed[0], closed[1]}) ::close(fd);
 }
