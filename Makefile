@@ -5,9 +5,11 @@ ASAN := build/asan
 FUZZ := build/fuzz
 FUZZ_SECONDS ?= 60
 FAULTS := build/faults
+FAULT_TESTS := test_admin_abuse test_kill_nine test_outages test_sftp_faults test_soak
+SOAK_SECONDS ?= 3600
 FUZZ_TARGETS := spec sql migration_names cron duration redact_url manifest admin_http
 
-.PHONY: all build demo test bench clean deps package fuzz faults
+.PHONY: all build demo test bench clean deps package fuzz faults soak
 
 all: build
 
@@ -41,12 +43,20 @@ fuzz: deps
 	@cmake --build $(FUZZ) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
 	@scripts/fuzz $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# The fault matrix (tests/faults/) with the long settings on a Release build, then one table.
+# The fault matrix (tests/faults/) with the long settings on a Release build, after `make fuzz`: one table.
 faults: deps
+	@$(MAKE) --no-print-directory fuzz || echo "make fuzz found a crash (build/fuzz/crashes); the table shows it" >&2
 	@cmake -S . -B $(FAULTS) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(FAULTS) -j $(JOBS) --target steward test_admin_abuse test_kill_nine test_outages test_sftp_faults
+	@cmake --build $(FAULTS) -j $(JOBS) --target steward chat-api $(FAULT_TESTS)
 	@cd $(FAULTS) && STEWARD_FAULTS_LONG=1 ctest -L faults -V --timeout 3600 > faults.log 2>&1; \
-		scripts_dir=$(CURDIR)/scripts; $$scripts_dir/fault-report $(CURDIR)/$(FUZZ)/fuzz-report.txt < faults.log
+		$(CURDIR)/scripts/fault-report $(CURDIR)/$(FUZZ)/fuzz-report.txt < faults.log
+
+# The soak alone for SOAK_SECONDS (default an hour) on a Release build.
+soak: deps
+	@cmake -S . -B $(FAULTS) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(FAULTS) -j $(JOBS) --target steward chat-api test_soak
+	@cd $(FAULTS) && STEWARD_SOAK_SECONDS=$(SOAK_SECONDS) ctest -R '^test_soak$$' -V --timeout $$(($(SOAK_SECONDS) + 900)) > soak.log 2>&1; \
+		$(CURDIR)/scripts/fault-report < soak.log
 
 bench: build
 	@bench/run $(RELEASE)/daemon/steward
