@@ -5,6 +5,7 @@
 #include "core/embedded_postgres.hpp"
 #include "daemon/admin/client.hpp"
 #include "tests/daemon/daemon_fixture.hpp"
+#include "tests/support/example_deployment.hpp"
 
 using namespace steward;
 using namespace std::chrono_literals;
@@ -47,16 +48,7 @@ TEST(Console, InHeadlessChromiumAgainstARealDaemon) {
     admin::AdminEndpoint e;
     e.port = std::to_string(port);
     e.token = kToken;
-    ASSERT_TRUE(test::wait_until(
-        [&] {
-            try {
-                return admin::request(e, "GET", "/readyz", {}, 2s).status == 200;
-            } catch (const std::exception&) {
-                return false;
-            }
-        },
-        60s))
-        << d.log();
+    ASSERT_TRUE(test::wait_ready(e, 60s)) << d.log();
     ASSERT_NE(f.wait_new_pid("pid", 0), 0) << d.log();
     // The fields the console adds to the status: "not configured" is not "never happened".
     auto status = boost::json::parse(admin::request(e, "GET", "/api/v1/status", {}, 10s).body);

@@ -11,6 +11,7 @@
 #include "core/embedded_postgres.hpp"
 #include "daemon/admin/client.hpp"
 #include "tests/daemon/daemon_fixture.hpp"
+#include "tests/support/example_deployment.hpp"
 #include "tests/support/steward_process.hpp"
 
 using namespace steward;
@@ -41,15 +42,7 @@ struct AdminDaemon {
         endpoint.token = kToken;
     }
     bool ready() {
-        return test::wait_until(
-            [&] {
-                try {
-                    return admin::request(endpoint, "GET", "/readyz", {}, 2s).status == 200;
-                } catch (const std::exception&) {
-                    return false;
-                }
-            },
-            60s);
+        return test::wait_ready(endpoint, 60s);
     }
     admin::ClientResponse call(const std::string& method, const std::string& target,
                                std::optional<std::string> token, const std::string& body = {}) {

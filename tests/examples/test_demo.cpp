@@ -9,6 +9,7 @@
 #include "core/embedded_postgres.hpp"
 #include "daemon/admin/client.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/example_deployment.hpp"
 #include "tests/support/steward_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -17,34 +18,14 @@ using namespace std::chrono_literals;
 
 TEST(Demo, TheExampleDeploymentRunsEndToEnd) {
     test::TempDir dir("steward-demo");
-    std::filesystem::create_directories(dir / "backups");
-    int chat_port = free_loopback_port(), admin_port = free_loopback_port();
-    const std::string jwt_key = "demo-jwt-Zq8vN3kR7wT1yX5mB9cF2hJ6pL4sD0gA";
-    const std::string admin_token = "demo-admin-Hr5tY8uI1oP4aS7dF0gJ3kL6zX9cV2bN";
-    std::map<std::string, std::string> env{
-        {"STEWARD_DEMO_DIR", dir.path().string()},
-        {"STEWARD_DEMO_PG_PORT", std::to_string(free_loopback_port())},
-        {"CHAT_PORT", std::to_string(chat_port)},
-        {"STEWARD_ADMIN_LISTEN", "127.0.0.1:" + std::to_string(admin_port)},
-        {"CHAT_API_BIN", CHAT_API_BINARY},
-        {"JWT_SECRET_KEY", jwt_key},
-        {"STEWARD_ADMIN_TOKEN", admin_token}};
+    test::ExampleDeployment ex{dir.path()};
+    const std::string& jwt_key = ex.jwt_key;
+    const std::string& admin_token = ex.admin_token;
     auto spec = std::filesystem::path(test::source_dir()) / "examples/chat/steward.yaml";
+    auto env = ex.env(CHAT_API_BINARY);
     test::DaemonProcess d(spec, dir / "steward.log", env);
-
-    admin::AdminEndpoint api;
-    api.port = std::to_string(admin_port);
-    api.token = admin_token;
-    ASSERT_TRUE(test::wait_until(
-        [&] {
-            try {
-                return admin::request(api, "GET", "/readyz", {}, 2s).status == 200;
-            } catch (const std::exception&) {
-                return false;
-            }
-        },
-        180s))
-        << d.log();
+    admin::AdminEndpoint api = ex.admin();
+    ASSERT_TRUE(test::wait_ready(api, 180s)) << d.log();
     EXPECT_NE(d.log().find("service ready service=chat-api"), std::string::npos);
 
     // A chat message as alice, with a token from the demo's make-token.
@@ -55,7 +36,7 @@ TEST(Demo, TheExampleDeploymentRunsEndToEnd) {
     ASSERT_TRUE(token.ok()) << token.err;
     while (!token.out.empty() && token.out.back() == '\n') token.out.pop_back();
     admin::AdminEndpoint chat;
-    chat.port = std::to_string(chat_port);
+    chat.port = std::to_string(ex.chat_port);
     chat.token = token.out;
     auto posted = admin::request(chat, "POST", "/api/chat", R"({"message":"hello from the demo"})");
     ASSERT_EQ(posted.status, 200) << posted.body;

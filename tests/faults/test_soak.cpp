@@ -16,6 +16,7 @@
 #include "daemon/admin/client.hpp"
 #include "tests/faults/fault_settings.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/example_deployment.hpp"
 #include "tests/support/steward_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -79,43 +80,23 @@ std::string soak_spec(const fs::path& example) {
 TEST(Soak, UnderSteadyLoadRssAndDescriptorsStayFlatAndNoZombieStays) {
     const auto duration = soak_duration();
     test::TempDir dir("steward-soak");
-    fs::create_directories(dir / "backups");
+    test::ExampleDeployment ex{dir.path()};
     auto spec = dir.write("steward.yaml", soak_spec(fs::path(test::source_dir()) / "examples/chat/steward.yaml"));
-    int chat_port = free_loopback_port(), admin_port = free_loopback_port();
-    const std::string admin_token = "soak-admin-Hr5tY8uI1oP4aS7dF0gJ3kL6zX9cV2bN";
+    auto env = ex.env(CHAT_API_BINARY);
+    // The sanitizer build keeps freed memory in a quarantine (256 MiB by default) that would look like
+    // growth; a small one keeps RSS about steward's own memory. A Release build ignores this.
     std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
-    std::map<std::string, std::string> env{
-        {"STEWARD_DEMO_DIR", dir.path().string()},
-        {"STEWARD_DEMO_PG_PORT", std::to_string(free_loopback_port())},
-        {"CHAT_PORT", std::to_string(chat_port)},
-        {"STEWARD_ADMIN_LISTEN", "127.0.0.1:" + std::to_string(admin_port)},
-        {"CHAT_API_BIN", CHAT_API_BINARY},
-        {"JWT_SECRET_KEY", "soak-jwt-Zq8vN3kR7wT1yX5mB9cF2hJ6pL4sD0gA"},
-        {"STEWARD_ADMIN_TOKEN", admin_token},
-        // The sanitizer build keeps freed memory in a quarantine (256 MiB by default) that would look like
-        // growth; a small one keeps RSS about steward's own memory. A Release build ignores this.
-        {"ASAN_OPTIONS", asan + (asan.empty() ? "" : ":") + "quarantine_size_mb=4"}};
+    env["ASAN_OPTIONS"] = asan + (asan.empty() ? "" : ":") + "quarantine_size_mb=4";
     test::DaemonProcess d(spec, dir / "steward.log", env);
-    admin::AdminEndpoint api;
-    api.port = std::to_string(admin_port);
-    api.token = admin_token;
-    ASSERT_TRUE(test::wait_until(
-        [&] {
-            try {
-                return admin::request(api, "GET", "/readyz", {}, 2s).status == 200;
-            } catch (const std::exception&) {
-                return false;
-            }
-        },
-        180s))
-        << d.log();
+    admin::AdminEndpoint api = ex.admin();
+    ASSERT_TRUE(test::wait_ready(api, 180s)) << d.log();
 
     // The load: admin API calls and the chat API's health, one after another at a steady pace.
     std::atomic<bool> stop{false};
     std::atomic<int> calls{0}, failures{0};
     std::thread load([&] {
         admin::AdminEndpoint chat;
-        chat.port = std::to_string(chat_port);
+        chat.port = std::to_string(ex.chat_port);
         const std::vector<std::pair<const admin::AdminEndpoint*, std::string>> targets = {
             {&api, "/healthz"},        {&api, "/metrics"}, {&api, "/api/v1/status"},
             {&api, "/api/v1/backups"}, {&api, "/api/v1/history"}, {&chat, "/health"}};
