@@ -185,7 +185,12 @@ Response Router::handle(const Request& req, const AuthConfig& auth) const {
     if (!allowed.empty()) {
         std::string allow;
         for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
-        auto r = error_response(405, "method_not_allowed", req.method + " is not allowed here; use " + allow);
+        // The method is the client's text: named only when it is one of HTTP's, never echoed otherwise.
+        static const std::vector<std::string> known = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+        bool standard = std::find(known.begin(), known.end(), req.method) != known.end();
+        auto r = error_response(405, "method_not_allowed",
+                                (standard ? req.method : std::string("this method")) + " is not allowed here; use " +
+                                    allow);
         r.set("Allow", allow);
         return finish(r, api);
     }
