@@ -5,7 +5,7 @@ ASAN := build/asan
 FUZZ := build/fuzz
 FUZZ_SECONDS ?= 60
 FAULTS := build/faults
-FAULT_TESTS := test_admin_abuse test_kill_nine test_outages test_sftp_faults test_soak
+FAULT_TESTS := test_admin_abuse test_kill_nine test_outages test_sftp_faults test_soak test_canary_integration
 SOAK_SECONDS ?= 3600
 FUZZ_TARGETS := spec sql migration_names cron duration redact_url manifest admin_http
 

@@ -15,6 +15,7 @@
 #include "core/embedded_postgres.hpp"
 #include "core/pg.hpp"
 #include "daemon/admin/client.hpp"
+#include "tests/faults/fault_settings.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/steward_process.hpp"
@@ -246,6 +247,9 @@ TEST(Canary, TheRunningDaemonShowsNoSecretToToolsProcessListMetricsApiOrLog) {
     for (const auto& hit : sweep.hits) ADD_FAILURE() << hit;
     EXPECT_GT(sweep.children_read, 10);
     EXPECT_GT(sweep.processes_read, 100);
-    std::printf("canary sweep: %d child reads, %d process-list reads, %d API answers, 0 hits expected, %zu found\n",
-                sweep.children_read, sweep.processes_read, sweep.answers_read, sweep.hits.size());
+    const std::string name = "secret canary sweep of the running daemon";
+    test::report_fault_figure(name, "tool child reads (environ, argv)", std::to_string(sweep.children_read));
+    test::report_fault_figure(name, "process list reads", std::to_string(sweep.processes_read));
+    test::report_fault_figure(name, "API answers read", std::to_string(sweep.answers_read));
+    test::report_fault_figure(name, "canaries found", std::to_string(sweep.hits.size()));
 }
