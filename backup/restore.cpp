@@ -75,7 +75,8 @@ std::vector<std::string> globals_statements(const std::string& text, std::string
         while (line_start > 0 && text[line_start - 1] != '\n') --line_start;
         bool alone = text.find_first_not_of(" \t", line_start) == mc.begin;
         std::string command = text.substr(mc.begin, mc.end - mc.begin);
-        if (!alone || !std::regex_match(command, allowed)) {
+        // Bounded before the regex (libstdc++'s recurses per character): pg_dumpall's key is 64 characters.
+        if (!alone || command.size() > 256 || !std::regex_match(command, allowed)) {
             std::string word = command.substr(0, command.find_first_of(" \t\r"));
             for (auto& ch : word)
                 if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';

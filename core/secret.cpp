@@ -9,7 +9,6 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -121,6 +120,79 @@ std::set<std::string>& redactions() {
 }
 }  // namespace
 
+namespace {
+
+bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+
+// "postgres[ql]://user:PASSWORD@" -> "postgres[ql]://user:***@", up to the last '@' before whitespace: a
+// password may hold an unencoded '@'. Hand-written and linear: a regex here recursed once per character
+// and overflowed the stack on a long hostile line (the admin API logs request paths through redact()).
+std::string mask_passwords_in_urls(std::string text) {
+    std::string out;
+    std::size_t copied = 0;
+    for (std::size_t at = text.find("postgres"); at != std::string::npos; at = text.find("postgres", at + 1)) {
+        if (at < copied) continue;
+        std::size_t i = at + 8;
+        if (text.compare(i, 2, "ql") == 0 && text.compare(i + 2, 3, "://") == 0) i += 2;
+        if (text.compare(i, 3, "://") != 0) continue;
+        i += 3;
+        while (i < text.size() && text[i] != ':' && text[i] != '/' && text[i] != '@' && !space(text[i])) ++i;
+        if (i >= text.size() || text[i] != ':') continue;
+        std::size_t end = i + 1;
+        while (end < text.size() && !space(text[end])) ++end;
+        std::size_t last_at = text.rfind('@', end - 1);
+        if (last_at == std::string::npos || last_at <= i) continue;
+        out.append(text, copied, i + 1 - copied);
+        out += "***@";
+        copied = last_at + 1;
+        at = last_at;
+    }
+    if (copied == 0) return text;
+    out.append(text, copied, std::string::npos);
+    return out;
+}
+
+// "password = VALUE" and "password='quoted \' value'" -> "password = ***" (libpq's key=value form).
+std::string mask_passwords_in_text(std::string text) {
+    std::string out;
+    std::size_t copied = 0;
+    for (std::size_t at = text.find("password"); at != std::string::npos; at = text.find("password", at + 1)) {
+        if (at < copied) continue;
+        std::size_t i = at + 8;
+        while (i < text.size() && space(text[i])) ++i;
+        if (i >= text.size() || text[i] != '=') continue;
+        ++i;
+        while (i < text.size() && space(text[i])) ++i;
+        std::size_t end = std::string::npos;
+        if (i < text.size() && text[i] == '\'') {  // a quoted value with backslash escapes, when it is closed
+            for (std::size_t j = i + 1; j < text.size(); ++j) {
+                if (text[j] == '\\' && j + 1 < text.size() && text[j + 1] != '\n' && text[j + 1] != '\r') {
+                    ++j;
+                } else if (text[j] == '\'') {
+                    end = j + 1;
+                    break;
+                } else if (text[j] == '\\') {
+                    break;  // a backslash before a line end or at the end: not a closed quoted value
+                }
+            }
+        }
+        if (end == std::string::npos) {  // otherwise the run of non-space characters
+            end = i;
+            while (end < text.size() && !space(text[end])) ++end;
+            if (end == i) continue;
+        }
+        out.append(text, copied, i - copied);
+        out += "***";
+        copied = end;
+        at = end - 1;
+    }
+    if (copied == 0) return text;
+    out.append(text, copied, std::string::npos);
+    return out;
+}
+
+}  // namespace
+
 void register_redaction(const std::string& value) {
     if (value.size() < 8) return;  // masking short strings would mangle ordinary words in logs
     std::lock_guard lock(redaction_mutex);
@@ -135,14 +207,7 @@ std::string redact(std::string text) {
                 text.replace(pos, v.size(), "***");
         }
     }
-    if (text.find("postgres") != std::string::npos || text.find("password") != std::string::npos) {
-        // Up to the last '@' of the URL: a password may hold an unencoded '@'.
-        static const std::regex uri(R"((postgres(?:ql)?://[^:/@\s]*:)\S*@)");
-        static const std::regex kv(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))");
-        text = std::regex_replace(text, uri, "$1***@");
-        text = std::regex_replace(text, kv, "$1***");
-    }
-    return text;
+    return mask_passwords_in_text(mask_passwords_in_urls(std::move(text)));
 }
 
 }  // namespace steward

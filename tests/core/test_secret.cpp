@@ -85,6 +85,29 @@ TEST(Redact, MasksRegisteredValuesAndUrlPasswords) {
     EXPECT_EQ(redact("url postgresql://app:p@ss/w0rd@db/x here"), "url postgresql://app:***@db/x here");
 }
 
+TEST(Redact, EveryUrlAndKeyValueFormIsMasked) {
+    EXPECT_EQ(redact("postgres://a:b@h postgresql://c:d@h"), "postgres://a:***@h postgresql://c:***@h");
+    EXPECT_EQ(redact("postgresql://app@db/x and postgresql://u:pw@db"), "postgresql://app@db/x and postgresql://u:***@db");
+    EXPECT_EQ(redact("postgresql://u:no-at-sign here"), "postgresql://u:no-at-sign here");
+    EXPECT_EQ(redact("password = 'quo ted \\' pw' dbname=x"), "password = *** dbname=x");
+    EXPECT_EQ(redact("password='unclosed value"), "password=*** value");
+    EXPECT_EQ(redact("password= "), "password= ");
+    EXPECT_EQ(redact("passwordx=y password=z"), "passwordx=y password=***");
+    EXPECT_EQ(redact("password=a password=b"), "password=*** password=***");
+}
+
+// A regex recursed once per character here: a long hostile request path (the admin API logs them through
+// redact) overflowed the stack (fuzz/crashes/admin_http/regex-stack-overflow-in-redact).
+TEST(Redact, LongHostileTextIsLinearWork) {
+    std::string quoted = "password='" + std::string(1 << 20, 'x') + "'";
+    EXPECT_EQ(redact(quoted), "password=***");
+    std::string url = "postgresql://u:" + std::string(1 << 20, '@');
+    EXPECT_EQ(redact(url), "postgresql://u:***@");
+    std::string many;
+    for (int i = 0; i < 20000; ++i) many += "password=";
+    EXPECT_EQ(redact(many).substr(0, 12), "password=***");
+}
+
 TEST(Secret, FileMustBeARegularFileAndNeverBlocks) {
     test::TempDir dir;
     // A FIFO with no writer: a blocking open would hang here forever.
