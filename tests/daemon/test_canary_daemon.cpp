@@ -166,7 +166,15 @@ TEST(Canary, TheRunningDaemonShowsNoSecretToToolsProcessListMetricsApiOrLog) {
 
     Sweep sweep;
     const std::string own_cmdline = read_proc(d.pid(), "cmdline");
+    // The service (the one process the secrets are for) is known before the sweep starts.
     pid_t service = 0;
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+            service = static_cast<pid_t>(std::atol(test::read_text(dir / "app.pid").c_str()));
+            return service > 0 && test::process_alive(service);
+        },
+        30s))
+        << d.log();
     auto last_list = std::chrono::steady_clock::now() - 1s;
     auto last_api = last_list;
     std::size_t next_read = 0;
@@ -177,7 +185,6 @@ TEST(Canary, TheRunningDaemonShowsNoSecretToToolsProcessListMetricsApiOrLog) {
                d.count("backup published") >= 2 && next_read >= 2 * reads.size() && remote_backup;
     };
     while (!done() && std::chrono::steady_clock::now() < deadline) {
-        if (!service) service = static_cast<pid_t>(std::atol(test::read_text(dir / "app.pid").c_str()));
         // Tool children: every descendant of steward but the service, which the secrets are for.
         for (pid_t p : descendants(d.pid())) {
             if (p == service) continue;
