@@ -140,17 +140,20 @@ TEST(Outages, DiskFullInTheBackupFolderFailsCleanlyAndTheNextBackupSucceedsOnceT
 TEST(Outages, AServiceThatExitsAtOnceForEverBacksOffToTheCapWithLowCpu) {
     test::DaemonFixture f;
     auto ok = f.dir / "ok";
-    auto svc = f.script("svc.sh", "[ -f " + ok.string() + " ] && exec sleep 1000; exit 1");
+    auto svc = f.script("svc.sh", "if [ -f " + ok.string() + " ]; then echo $$ > " + (f.dir / "pid").string() +
+                                      "; exec sleep 1000; fi; exit 1");
     f.dir.write("ok", "");  // startup needs one good start; then it exits at once, for ever
     auto spec = f.spec("services:\n  svc:\n    command: [" + svc +
                        "]\n    restart: { policy: always, backoff_initial: 10ms, backoff_max: 500ms }\n");
     test::DaemonProcess d(spec, f.log());
     ASSERT_TRUE(d.wait_for_log("steward is ready", 60s)) << d.log();
+    // "ready" comes at spawn (no readiness check): wait until the instance is past its check of the flag.
+    pid_t pid = f.wait_new_pid("pid", 0);
+    ASSERT_NE(pid, 0) << d.log();
     fs::remove(ok);
     // Kill the running instance (steward's only child): from here every start exits at once.
-    auto children = test::children_of(d.pid());
-    ASSERT_EQ(children.size(), 1u);
-    ::kill(children.front(), SIGKILL);
+    EXPECT_EQ(test::children_of(d.pid()), std::vector<pid_t>{pid});
+    ::kill(pid, SIGKILL);
     ASSERT_TRUE(d.wait_for_log("service is crash looping", 30s)) << d.log();
     const auto window = test::fault_setting(5s, 30s);
     long ticks0 = cpu_ticks(d.pid());
