@@ -152,7 +152,7 @@ tcp::endpoint parse_listen(const std::string& address) {
 }  // namespace
 
 Server::Server(asio::io_context& io, Handler handler, ServerLimits limits)
-    : io_(io), handler_(std::make_shared<Handler>(std::move(handler))), limits_(limits), acceptor_(io) {}
+    : handler_(std::make_shared<Handler>(std::move(handler))), limits_(limits), acceptor_(io) {}
 
 Server::~Server() {
     *alive_ = false;

@@ -35,7 +35,6 @@ class Server {
   private:
     void accept();
 
-    boost::asio::io_context& io_;
     std::shared_ptr<Handler> handler_;
     ServerLimits limits_;
     boost::asio::ip::tcp::acceptor acceptor_;

@@ -40,7 +40,7 @@ bool apply_result(ProbeStatus& s, const CheckResult& r, int failure_threshold, i
 
 Probe::Probe(boost::asio::io_context& io, ProbeSpec spec, std::unique_ptr<Check> check,
              ProbeObserver observer)
-    : io_(io), spec_(std::move(spec)), check_(std::move(check)), observer_(std::move(observer)), timer_(io) {
+    : spec_(std::move(spec)), check_(std::move(check)), observer_(std::move(observer)), timer_(io) {
     status_.since = std::chrono::system_clock::now();
 }
 

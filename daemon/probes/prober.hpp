@@ -53,7 +53,6 @@ class Probe {
     void run();
     void on_result(const CheckResult& r);
 
-    boost::asio::io_context& io_;
     ProbeSpec spec_;
     std::unique_ptr<Check> check_;
     ProbeObserver observer_;

@@ -195,7 +195,6 @@ void BackupJobs::launch_drill() {
     state_.running = true;
     state_.running_kind = "drill";
     state_.running_id.clear();
-    log::info("backup", "restore drill started");
     std::weak_ptr<bool> alive = alive_;
     pool_.submit<backup::DrillOutcome>(
         [config]() { return backup::run_drill(config); },
@@ -204,17 +203,18 @@ void BackupJobs::launch_drill() {
             state_.running = false;
             state_.running_kind.clear();
             auto now = std::chrono::system_clock::now();
+            // run_drill logs a drill it ran; what it could not log (no backup to drill, a throw) is logged here.
+            bool logged = error.empty() && r.ran;
             if (!error.empty()) r.error = error, r.ok = false;
             state_.last_drill = now;
             if (r.ok) {
                 state_.last_drill_success = BackupRecord{r.id, now, 0, r.duration_seconds, {}};
-                log::info("backup", "restore drill passed", {{"id", r.id}, {"duration_seconds", r.duration_seconds}});
             } else if (r.error == "cancelled") {
                 log::info("backup", "restore drill cancelled", {{"id", r.id}});
             } else {
                 ++state_.drill_failures_total;
                 state_.last_drill_failure = BackupRecord{r.id, now, 0, r.duration_seconds, r.error};
-                log::error("backup", "restore drill failed", {{"id", r.id}, {"error", r.error}});
+                if (!logged) log::error("backup", "restore drill failed", {{"id", r.id}, {"error", r.error}});
             }
             if (on_event)
                 on_event("drill", r.ok ? "restore drill of " + r.id + " passed" : "restore drill failed: " + r.error, r.ok);

@@ -60,4 +60,25 @@ struct DaemonFixture {
     }
 };
 
+// A PostgreSQL of the test's own, started, for tests that stop and start it under a running steward (the
+// shared test cluster must stay up for the suites beside them).
+class StoppablePostgres {
+  public:
+    explicit StoppablePostgres(const std::string& prefix) : dir_(prefix), pg_(options(dir_)) { pg_.start(); }
+    std::string url() const { return pg_.url(); }
+    void stop() { pg_.stop(); }
+    void start() { pg_.start(); }
+
+  private:
+    static EmbeddedPostgres::Options options(const TempDir& dir) {
+        EmbeddedPostgres::Options o;
+        o.dir = dir / "data";
+        o.port = free_loopback_port();
+        o.durable = false;
+        return o;
+    }
+    TempDir dir_;  // outlives the server, which is stopped first
+    EmbeddedPostgres pg_;
+};
+
 }  // namespace steward::test

@@ -1,7 +1,5 @@
 // The admin API of a real `steward run` over real sockets: auth on every route, limits, slow clients,
 // promtool on /metrics, backups through the API, and the CLI client against a daemon and against none.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,22 +58,7 @@ struct AdminDaemon {
 
 // Raw bytes to the admin port; returns what came back before the server closed or `wait` passed.
 std::string raw(int port, const std::string& bytes, std::chrono::milliseconds wait = 3s) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return "connect failed";
-    (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    timeval tv{static_cast<time_t>(wait.count() / 1000),
-               static_cast<suseconds_t>(wait.count() % 1000 * 1000)};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
-    return out;
+    return test::raw_exchange(port, bytes, wait, false);
 }
 
 }  // namespace
@@ -161,12 +144,8 @@ TEST(AdminApi, ASlowClientDoesNotStallOthers) {
     ASSERT_TRUE(a.ready()) << a.d->log();
     std::atomic<bool> done{false};
     std::thread slow([&] {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(static_cast<uint16_t>(a.port));
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        int fd = test::connect_loopback(a.port);
+        ASSERT_GE(fd, 0);
         std::string req = "GET /healthz HTTP/1.1\r\nHost: slow\r\n";
         for (char c : req) {
             if (done) break;

@@ -42,42 +42,6 @@ std::string read_proc(pid_t pid, const char* what) {
     return t;
 }
 
-pid_t parent_of(pid_t pid) {
-    std::string stat = read_proc(pid, "stat");  // "pid (comm) state ppid ...": comm may hold spaces
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream rest(stat.substr(close + 2));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    return ppid;
-}
-
-std::vector<pid_t> all_pids() {
-    std::vector<pid_t> out;
-    for (const auto& e : fs::directory_iterator("/proc")) {
-        auto name = e.path().filename().string();
-        if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
-            out.push_back(static_cast<pid_t>(std::stol(name)));
-    }
-    return out;
-}
-
-// Every descendant of `root` (children, grandchildren, ...).
-std::vector<pid_t> descendants(pid_t root) {
-    std::map<pid_t, pid_t> parent;
-    for (pid_t p : all_pids()) parent[p] = parent_of(p);
-    std::vector<pid_t> out;
-    for (auto [p, pp] : parent) {
-        for (pid_t up = pp; up > 1; up = parent.count(up) ? parent[up] : 0)
-            if (up == root) {
-                out.push_back(p);
-                break;
-            }
-    }
-    return out;
-}
-
 struct Sweep {
     std::vector<std::string> hits;
     std::set<std::string> tools_seen;  // pg_dump, pg_dumpall, pg_restore, probe
@@ -186,7 +150,7 @@ TEST(Canary, TheRunningDaemonShowsNoSecretToToolsProcessListMetricsApiOrLog) {
     };
     while (!done() && std::chrono::steady_clock::now() < deadline) {
         // Tool children: every descendant of steward but the service, which the secrets are for.
-        for (pid_t p : descendants(d.pid())) {
+        for (pid_t p : test::descendants_of(d.pid())) {
             if (p == service) continue;
             std::string cmdline = read_proc(p, "cmdline"), environ = read_proc(p, "environ");
             // Exited meanwhile, or forked and not yet exec'd: still steward, with steward's own environment.
@@ -209,7 +173,7 @@ TEST(Canary, TheRunningDaemonShowsNoSecretToToolsProcessListMetricsApiOrLog) {
         auto now = std::chrono::steady_clock::now();
         if (now - last_list > 300ms) {  // the process list: every process on the machine
             last_list = now;
-            for (pid_t p : all_pids()) {
+            for (pid_t p : test::all_processes()) {
                 sweep.search(read_proc(p, "cmdline"), "the process list (pid " + std::to_string(p) + ")");
                 ++sweep.processes_read;
             }

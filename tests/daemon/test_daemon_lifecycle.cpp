@@ -114,13 +114,7 @@ TEST(Lifecycle, AProbeOfAStoppedServerGoesDownAndComesBack) {
 
 TEST(Lifecycle, PostgresRestartedDuringARunTheProbeFailsAndRecoversStewardStaysUp) {
     test::DaemonFixture f(false);
-    test::TempDir pgdir("steward-pg-restart");
-    EmbeddedPostgres::Options o;
-    o.dir = pgdir / "data";
-    o.port = free_loopback_port();
-    o.durable = false;
-    EmbeddedPostgres pg(o);
-    pg.start();
+    test::StoppablePostgres pg("steward-pg-restart");
     f.url = pg.url();
     test::NotifySocket notify;
     auto spec = f.spec(

@@ -1,15 +1,11 @@
 // The admin API of a real `steward run` under abuse: random bytes, oversized headers and bodies, slowloris,
 // a flood beyond the connection cap, pipelining, path tricks and wrong tokens, while a well-behaved client
 // keeps asking /healthz; nothing without the token changes anything and memory stays bounded.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <random>
 #include <thread>
 
@@ -24,50 +20,9 @@ namespace {
 
 const std::string kToken = "Abuse-T0ken-7Gq2Lm9Xv4Rp8Kd3Nw6Bz1Hc5";
 
-int connect_to(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 // Sends `bytes`, half-closes, and returns what came back before the server closed or `wait` passed.
 std::string talk(int port, const std::string& bytes, std::chrono::milliseconds wait = 3s) {
-    int fd = connect_to(port);
-    if (fd < 0) return "connect failed";
-    (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    ::shutdown(fd, SHUT_WR);
-    timeval tv{static_cast<time_t>(wait.count() / 1000),
-               static_cast<suseconds_t>(wait.count() % 1000 * 1000)};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
-    return out;
-}
-
-long rss_kib(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    return 0;
-}
-
-int open_fds(pid_t pid) {
-    int n = 0;
-    for ([[maybe_unused]] const auto& e :
-         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
-        ++n;
-    return n;
+    return test::raw_exchange(port, bytes, wait, true);
 }
 
 // A daemon with one service (its pid shows whether anything restarted it) and an admin token.
@@ -159,7 +114,7 @@ void expect_answered_throughout(const HealthWatch& w, const std::string& fault_c
 TEST(AdminAbuse, RandomBytesOversizedRequestsAndPathTricksChangeNothing) {
     AbusedDaemon a;
     a.start();
-    long rss_before = rss_kib(a.d->pid());
+    long rss_before = test::rss_kib(a.d->pid());
     HealthWatch watch(a);
     const int requests = test::fault_setting(1000, 10000);
     std::mt19937 rng(14);
@@ -211,7 +166,7 @@ TEST(AdminAbuse, RandomBytesOversizedRequestsAndPathTricksChangeNothing) {
     watch.stop();
     expect_answered_throughout(watch, "admin: random bytes, oversized, path tricks");
     a.expect_unchanged();
-    long growth = rss_kib(a.d->pid()) - rss_before;
+    long growth = test::rss_kib(a.d->pid()) - rss_before;
     test::report_fault_figure("admin: random bytes, oversized, path tricks", "requests",
                               std::to_string(requests));
     test::report_fault_figure("admin: random bytes, oversized, path tricks", "RSS growth KiB",
@@ -225,7 +180,7 @@ TEST(AdminAbuse, SlowlorisConnectionsDoNotStarveAWellBehavedClient) {
     const int slow = test::fault_setting(200, 500);
     std::vector<int> fds;
     for (int i = 0; i < slow; ++i) {
-        int fd = connect_to(a.port);
+        int fd = test::connect_loopback(a.port);
         ASSERT_GE(fd, 0) << "connection " << i;
         fds.push_back(fd);
     }
@@ -252,7 +207,7 @@ TEST(AdminAbuse, AFloodBeyondTheConnectionCapIsRefusedAndTheDaemonRecovers) {
     const int flood = 1024 + 100;  // ServerLimits::max_connections + 100
     std::vector<int> fds;
     for (int i = 0; i < flood; ++i) {
-        int fd = connect_to(a.port);
+        int fd = test::connect_loopback(a.port);
         if (fd >= 0) fds.push_back(fd);
     }
     // The ones beyond the cap are closed by the server at once: a read sees end-of-stream.
@@ -278,7 +233,7 @@ TEST(AdminAbuse, AFloodBeyondTheConnectionCapIsRefusedAndTheDaemonRecovers) {
                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                  std::chrono::steady_clock::now() - t0)
                                                  .count()));
-    EXPECT_LT(open_fds(a.d->pid()), 200);
+    EXPECT_LT(test::open_fds(a.d->pid()), 200);
     a.expect_unchanged();
 }
 

@@ -61,13 +61,7 @@ long cpu_ticks(pid_t pid) {
 
 TEST(Outages, PostgresStoppedDuringRunProbeAndBackupFailThenRecoverStewardStaysReady) {
     test::DaemonFixture f(false);
-    test::TempDir pgdir("steward-fault-pg");
-    EmbeddedPostgres::Options o;
-    o.dir = pgdir / "data";
-    o.port = free_loopback_port();
-    o.durable = false;
-    EmbeddedPostgres pg(o);
-    pg.start();
+    test::StoppablePostgres pg("steward-fault-pg");
     f.url = pg.url();
     test::query_value(f.url, "CREATE TABLE notes (id int PRIMARY KEY); INSERT INTO notes VALUES (1), (2)");
     fs::create_directories(f.dir / "backups");

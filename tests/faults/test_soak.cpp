@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <thread>
 
@@ -29,22 +28,6 @@ namespace {
 std::chrono::seconds soak_duration() {
     if (const char* v = std::getenv("STEWARD_SOAK_SECONDS"); v && *v) return std::chrono::seconds(std::stol(v));
     return test::fault_setting(60s, 600s);
-}
-
-long rss_kib(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-}
-
-int open_fds(pid_t pid) {
-    int n = 0;
-    std::error_code ec;
-    for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-         !ec && it != fs::directory_iterator(); it.increment(ec))
-        ++n;
-    return n;
 }
 
 template <typename T>
@@ -126,7 +109,7 @@ TEST(Soak, UnderSteadyLoadRssAndDescriptorsStayFlatAndNoZombieStays) {
         next += 1s;
         std::this_thread::sleep_until(next);  // the sampling period
         auto at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0);
-        samples.push_back({at, rss_kib(d.pid()), open_fds(d.pid())});
+        samples.push_back({at, test::rss_kib(d.pid()), test::open_fds(d.pid())});
         std::set<pid_t> zombies;
         for (pid_t z : test::zombie_children(d.pid())) {
             if (zombies_before.count(z)) stuck_zombies.push_back(z);  // still unreaped a second later

@@ -47,6 +47,18 @@ std::vector<pid_t> processes_in_group(pid_t pgid);
 std::vector<pid_t> zombie_children(pid_t parent);
 // Direct children of `parent` (from /proc).
 std::vector<pid_t> children_of(pid_t parent);
+// Every process on the machine (from /proc).
+std::vector<pid_t> all_processes();
+// Every descendant of `root`: children, grandchildren, ... (from /proc).
+std::vector<pid_t> descendants_of(pid_t root);
 bool process_alive(pid_t pid);  // exists and is not a zombie
+long rss_kib(pid_t pid);        // VmRSS; -1 when the process is gone
+int open_fds(pid_t pid);        // entries in /proc/PID/fd
+
+// A TCP connection to 127.0.0.1:`port`; -1 when refused.
+int connect_loopback(int port);
+// Sends raw `bytes` to 127.0.0.1:`port` (then half-closes when `half_close`), and returns what came back
+// before the server closed or `wait` passed; "connect failed" when refused.
+std::string raw_exchange(int port, const std::string& bytes, std::chrono::milliseconds wait, bool half_close);
 
 }  // namespace steward::test
