@@ -197,7 +197,9 @@ def run(args, token, workdir):
         time.sleep(5)  # a window with no polls is the thing measured: 2.5 intervals of 2 s
         c.drain_logs()
         polls = [u for u in c.requests[seen:] if "/api/v1/status" in u]
-        check(polls == [], f"paused, the page still polled: {polls}")
+        # A refresh in flight at the click may be logged after the first drain: at most that one. A page that
+        # kept polling would show two or three in the window.
+        check(len(polls) <= 1, f"paused, the page still polled: {polls}")
         c.click("#pause")
         c.wait(lambda: (c.drain_logs() or True) and any("/api/v1/status" in u for u in c.requests[seen:]), 10,
                "polling to resume")

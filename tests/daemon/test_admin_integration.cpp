@@ -157,7 +157,8 @@ TEST(AdminApi, ASlowClientDoesNotStallOthers) {
     for (int i = 0; i < 20; ++i) {
         auto t0 = std::chrono::steady_clock::now();
         EXPECT_EQ(a.call("GET", "/healthz", std::nullopt).status, 200);
-        EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+        // Stalled behind the slow client, an answer would wait for its whole request (a byte a second).
+        EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
     }
     done = true;
     slow.join();

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/embedded_postgres.hpp"
+#include "tests/support/daemon_process.hpp"
 #include "tests/support/steward_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -45,10 +46,12 @@ TEST(CoreDumps, StewardTurnsThemOffAtStart) {
     ASSERT_EQ(core_limits(::getpid()), "unlimited unlimited");
     // Polled: the limit changes once main() runs (a sanitizer runtime may lower the soft limit before).
     std::string seen;
-    for (int i = 0; i < 200 && seen != "0 0"; ++i) {
-        seen = core_limits(child.pid());
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
+    test::wait_until(
+        [&] {
+            seen = core_limits(child.pid());
+            return seen == "0 0";
+        },
+        std::chrono::seconds(30));
     ::setrlimit(RLIMIT_CORE, &before);  // this test binary keeps its own setting
     EXPECT_EQ(seen, "0 0");
     child.signal(SIGKILL);

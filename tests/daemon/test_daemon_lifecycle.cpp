@@ -2,6 +2,8 @@
 // restarts.
 #include <signal.h>
 
+#include <algorithm>
+
 #include "core/embedded_postgres.hpp"
 #include "tests/daemon/daemon_fixture.hpp"
 #include "tests/support/http_server.hpp"
@@ -44,11 +46,15 @@ TEST(Lifecycle, WatchdogPingsEveryHalfPeriod) {
     auto all = notify.messages();
     for (std::size_t i = start; i < all.size(); ++i)
         if (all[i].text == "WATCHDOG=1") pings.push_back(all[i].at);
-    for (std::size_t i = 1; i < pings.size(); ++i) {
-        auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(pings[i] - pings[i - 1]);
-        EXPECT_GT(gap, 120ms);
-        EXPECT_LT(gap, 350ms);  // half of 400 ms, with slack for a loaded machine
-    }
+    // Gaps are timed where the test's reader picks the message up, so one late wake-up stretches one gap and
+    // shrinks the next: the median says the pace (half of 400 ms), the largest that none reached the period.
+    std::vector<std::chrono::milliseconds> gaps;
+    for (std::size_t i = 1; i < pings.size(); ++i)
+        gaps.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(pings[i] - pings[i - 1]));
+    std::sort(gaps.begin(), gaps.end());
+    EXPECT_GT(gaps[gaps.size() / 2], 150ms);
+    EXPECT_LT(gaps[gaps.size() / 2], 300ms);
+    EXPECT_LT(gaps.back(), 400ms);
 }
 
 TEST(Lifecycle, ABadSpecOnSighupIsRefusedAndTheOldOneKeepsRunning) {

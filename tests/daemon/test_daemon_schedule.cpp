@@ -73,7 +73,7 @@ TEST(Schedule, TheLoopKeepsAnsweringAndProbingWhileABackupRuns) {
     EXPECT_TRUE(status.at("backups").at("running").as_bool()) << "the backup should still wait for the lock";
     tx.commit();
     ASSERT_TRUE(d.wait_for_log("backup published", 60s)) << d.log();
-    EXPECT_LT(slowest, 500ms);
+    EXPECT_LT(slowest, 2s);  // a loop held by the backup would wait the lock's whole 3 s
     EXPECT_GE(answered, 5);
     // The probe kept its 200 ms period during the backup: no gap of a second between ticks.
     std::istringstream in(test::read_text(ticks));
@@ -82,7 +82,7 @@ TEST(Schedule, TheLoopKeepsAnsweringAndProbingWhileABackupRuns) {
     ASSERT_GT(ns.size(), 10u);
     long long worst = 0;
     for (std::size_t i = 1; i < ns.size(); ++i) worst = std::max(worst, ns[i] - ns[i - 1]);
-    EXPECT_LT(worst, 1'000'000'000LL) << "a probe gap of " << worst / 1e6 << " ms";
+    EXPECT_LT(worst, 2'000'000'000LL) << "a probe gap of " << worst / 1e6 << " ms";  // held: 3 s or more
 }
 
 TEST(Schedule, TwoDaemonsOnOneDatabaseBackUpOncePerSlot) {
@@ -97,9 +97,10 @@ TEST(Schedule, TwoDaemonsOnOneDatabaseBackUpOncePerSlot) {
     test::DaemonProcess b(f.spec(body("b"), "b.yaml"), f.dir / "b.log");
     ASSERT_TRUE(a.wait_for_log("steward is ready", 60s)) << a.log();
     ASSERT_TRUE(b.wait_for_log("steward is ready", 60s)) << b.log();
-    // Three slots at least, once both are up.
-    ASSERT_TRUE(test::wait_until([&] { return a.count("backup published") + b.count("backup published") >= 3; }, 60s))
-        << a.log() << b.log();
+    // Three slots at least, once both are up (a backup published before the second was up had no rival).
+    auto published_now = [&] { return a.count("backup published") + b.count("backup published"); };
+    const int both_up = published_now();
+    ASSERT_TRUE(test::wait_until([&] { return published_now() >= both_up + 3; }, 60s)) << a.log() << b.log();
     a.signal(SIGTERM);
     b.signal(SIGTERM);
     a.wait_exit(30s);

@@ -190,9 +190,10 @@ TEST(ExecCheck, ExitCodeDecidesAndStderrExplains) {
 TEST(ExecCheck, ATimeoutKillsTheCommandAndItsChildren) {
     Fixture f;
     auto pidfile = f.dir / "pid";
-    auto r = f.check(exec({"/bin/sh", "-c", "sleep 30 & echo $! > " + pidfile.string() + "; wait"}), 500ms);
+    auto r = f.check(exec({"/bin/sh", "-c", "sleep 30 & echo $! > " + pidfile.string() + "; wait"}), 3s);
     EXPECT_FALSE(r.ok);
     EXPECT_NE(r.error.find("timed out"), std::string::npos) << r.error;
+    ASSERT_FALSE(test::read_text(pidfile).empty()) << "the shell did not start its child within the timeout";
     pid_t grandchild = static_cast<pid_t>(std::stol(test::read_text(pidfile)));
     EXPECT_TRUE(test::wait_until([&] { return !test::process_alive(grandchild); }, 5s));
 }

@@ -233,7 +233,9 @@ TEST(AdminAbuse, AFloodBeyondTheConnectionCapIsRefusedAndTheDaemonRecovers) {
                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                  std::chrono::steady_clock::now() - t0)
                                                  .count()));
-    EXPECT_LT(test::open_fds(a.d->pid()), 200);
+    // The flooded connections are closed by then, or soon after.
+    EXPECT_TRUE(test::wait_until([&] { return test::open_fds(a.d->pid()) < 200; }, 10s))
+        << test::open_fds(a.d->pid()) << " descriptors open";
     a.expect_unchanged();
 }
 
@@ -292,7 +294,9 @@ TEST(AdminAbuse, WrongTokensAreRefusedInTimeThatDoesNotDependOnTheirPrefix) {
         std::to_string(static_cast<int>(mn)) + " / " + std::to_string(static_cast<int>(mf)));
     // Over loopback this bounds gross leaks only (an early exit before slow work, a per-byte delay): a plain
     // memcmp's nanoseconds drown in the noise, which is why the check itself is constant-time by construction.
-    EXPECT_LT(std::abs(mn - mf), 0.25 * std::max(mn, mf)) << mn << " us vs " << mf << " us";
+    // A floor of 1 ms keeps scheduling noise on a loaded machine from failing it; a per-byte leak over a
+    // 36-byte token would be far larger.
+    EXPECT_LT(std::abs(mn - mf), std::max(0.25 * std::max(mn, mf), 1000.0)) << mn << " us vs " << mf << " us";
     a.expect_unchanged();
     EXPECT_TRUE(a.healthy());
 }
