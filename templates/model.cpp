@@ -134,12 +134,22 @@ data service_model(const Spec& spec, const ServiceSpec& svc) {
                 e.set("value", setting_value(spec, value.text).value_or(""));
                 break;
             case EnvValue::Kind::secret:
-            case EnvValue::Kind::database_url: {
-                std::string secret = value.kind == EnvValue::Kind::secret ? value.text : "database-url";
                 e.set("secret", true);
-                e.set("secret_name", k8s_name(spec.name + "-" + secret));
+                e.set("secret_name", k8s_name(spec.name + "-" + value.text));
+                e.set("secret_key", "value");
                 break;
-            }
+            case EnvValue::Kind::database_url:
+                e.set("secret", true);
+                if (!spec.database.url_variable.empty() && !spec.database.password.is_secret()) {
+                    // steward reads the whole URL from this key of <name>-env: the app reads the same key
+                    // (a variable name of letters, digits and '_': the template writes it unquoted).
+                    e.set("secret_name", k8s_name(spec.name) + "-env");
+                    e.set("secret_key", spec.database.url_variable);
+                } else {  // a URL with its password from a secret of the spec, or written in the spec
+                    e.set("secret_name", k8s_name(spec.name + "-database-url"));
+                    e.set("secret_key", "value");
+                }
+                break;
         }
         env.push_back(e);
     }

@@ -224,3 +224,15 @@ TEST(Interpolate, TraceSaysWhatWasDefaultedAndWhatIsUnknown) {
     InterpolationTrace strict;
     EXPECT_THROW(interpolate("${GONE}", lookup, strict, false), InterpolationError);
 }
+
+TEST(SpecDatabase, TheUrlsVariableIsKeptWhenTheUrlIsThatVariableWhole) {
+    auto url_variable = [](const std::string& url) {
+        return parse(kBase + "environment: development\ndatabase:\n  url: \"" + url + "\"\n").database.url_variable;
+    };
+    EXPECT_EQ(url_variable("${APP_ENV}"), "APP_ENV");
+    EXPECT_EQ(url_variable("${NOPE:-postgresql://app@127.0.0.1/chat}"), "NOPE");
+    EXPECT_EQ(url_variable("postgresql://app@127.0.0.1/${APP_ENV}"), "");  // a part of the URL only
+    EXPECT_EQ(url_variable("${APP_ENV}${APP_ENV}"), "");
+    EXPECT_EQ(url_variable("${APP_ENV}/x"), "");
+    EXPECT_EQ(url_variable("postgresql://app@127.0.0.1/chat"), "");
+}

@@ -302,6 +302,25 @@ TEST(Render, AnInlineSecretNeverReachesAContainerSpec) {
     test::render(spec, dir / "out", {"--only", "systemd,prometheus"});  // no container spec: fine
 }
 
+TEST(Render, InKubernetesTheAppReadsTheDatabaseUrlWhereStewardReadsIt) {
+    // database.url is ${DATABASE_URL}: steward's containers read it from <name>-env, and so does the app.
+    Rendered whole({"--only", "k8s"});
+    auto deployment = whole.file("k8s/deployment.yaml");
+    EXPECT_NE(deployment.find("secretKeyRef: { name: chat-env, key: DATABASE_URL }"), std::string::npos)
+        << deployment;
+    EXPECT_EQ(deployment.find("chat-database-url"), std::string::npos) << deployment;
+    // With the password in a secret of its own, the app's URL is not the one in <name>-env: a Secret of its own.
+    test::TempDir dir("steward-render");
+    auto spec = dir.write("steward.yaml",
+                          "version: 1\nname: chat\nenvironment: development\n"
+                          "database: { url: '${DATABASE_URL}', password: 'secret:db_password' }\n"
+                          "secrets: { db_password: { env: DB_PASSWORD } }\n"
+                          "services: { api: { command: [/bin/true], env: { DATABASE_URL: 'database:url' } } }\n");
+    test::render(spec, dir / "out", {"--only", "k8s"}, {{"DATABASE_URL", "postgresql://app@db/chat"}});
+    auto split = test::read_file(dir / "out/k8s/deployment.yaml");
+    EXPECT_NE(split.find("secretKeyRef: { name: chat-database-url, key: value }"), std::string::npos) << split;
+}
+
 TEST(Install, LayoutAndInstalledTemplatesAreFound) {
     // cmake --install into a staging folder; the installed steward renders from the installed templates.
     test::TempDir stage("steward-install");
