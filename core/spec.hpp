@@ -79,7 +79,7 @@ struct EmbeddedDatabaseSpec {
 
 struct DatabaseSpec {
     std::optional<std::string> url;  // after interpolation; may carry a password
-    // The variable database.url is read from as a whole ("${VAR}" or "${VAR:-default}"); "" otherwise.
+    // The variable database.url is read from as a whole ("${VAR}", no default); "" otherwise.
     std::string url_variable;
     std::optional<EmbeddedDatabaseSpec> embedded;
     SecretOrValue password{};  // database.password: "secret:NAME" for a url without a password

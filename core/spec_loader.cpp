@@ -293,13 +293,9 @@ void Loader::database(const YAML::Node& n) {
     if (m.count("url")) {
         InterpolationTrace trace;
         spec_.database.url = str(m["url"], "database.url", trace);
-        const std::string& raw = m["url"].Scalar();
-        if (trace.variables.size() == 1) {
-            const std::string& var = trace.variables.front();
-            bool whole = raw == "${" + var + "}" ||
-                         (raw.starts_with("${" + var + ":-") && raw.find('}') == raw.size() - 1);
-            if (whole) spec_.database.url_variable = var;
-        }
+        // Only without a default: a platform that reads the variable itself has no fallback.
+        if (trace.variables.size() == 1 && m["url"].Scalar() == "${" + trace.variables.front() + "}")
+            spec_.database.url_variable = trace.variables.front();
         if (spec_.database.url->empty() && !unknown("database.url"))
             fail(m["url"], "database.url", "expected a PostgreSQL URL, got an empty string");
         if (spec_.database.password.is_secret() && !unknown("database.url")) {

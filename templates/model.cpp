@@ -99,6 +99,17 @@ data check_target(const CheckTarget& t) {
     return d;
 }
 
+// Whether steward's containers read database.url whole from a key of <name>-env, which the app can read too:
+// ${VAR} without a default, its password not from database.password, VAR not also a secret's env (that
+// one reaches steward's containers from the secret's own Secret).
+bool url_in_env_secret(const Spec& spec) {
+    const std::string& var = spec.database.url_variable;
+    if (var.empty() || spec.database.password.is_secret()) return false;
+    return std::none_of(spec.secrets.begin(), spec.secrets.end(), [&](const SecretSpec& s) {
+        return s.source == SecretSpec::Source::env && s.env == var;
+    });
+}
+
 data service_model(const Spec& spec, const ServiceSpec& svc) {
     data d;
     d.set("name", svc.name);
@@ -140,9 +151,7 @@ data service_model(const Spec& spec, const ServiceSpec& svc) {
                 break;
             case EnvValue::Kind::database_url:
                 e.set("secret", true);
-                if (!spec.database.url_variable.empty() && !spec.database.password.is_secret()) {
-                    // steward reads the whole URL from this key of <name>-env: the app reads the same key
-                    // (a variable name of letters, digits and '_': the template writes it unquoted).
+                if (url_in_env_secret(spec)) {  // steward reads the whole URL from this key of <name>-env
                     e.set("secret_name", k8s_name(spec.name) + "-env");
                     e.set("secret_key", spec.database.url_variable);
                 } else {  // a URL with its password from a secret of the spec, or written in the spec

@@ -200,6 +200,8 @@ def run(args, token, workdir):
         # A refresh in flight at the click may be logged after the first drain: at most that one. A page that
         # kept polling would show two or three in the window.
         check(len(polls) <= 1, f"paused, the page still polled: {polls}")
+        c.drain_logs()
+        seen = len(c.requests)  # resuming must poll anew: the tolerated in-flight one does not count
         c.click("#pause")
         c.wait(lambda: (c.drain_logs() or True) and any("/api/v1/status" in u for u in c.requests[seen:]), 10,
                "polling to resume")

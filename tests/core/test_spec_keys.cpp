@@ -230,7 +230,7 @@ TEST(SpecDatabase, TheUrlsVariableIsKeptWhenTheUrlIsThatVariableWhole) {
         return parse(kBase + "environment: development\ndatabase:\n  url: \"" + url + "\"\n").database.url_variable;
     };
     EXPECT_EQ(url_variable("${APP_ENV}"), "APP_ENV");
-    EXPECT_EQ(url_variable("${NOPE:-postgresql://app@127.0.0.1/chat}"), "NOPE");
+    EXPECT_EQ(url_variable("${NOPE:-postgresql://app@127.0.0.1/chat}"), "");  // a default: not the whole
     EXPECT_EQ(url_variable("postgresql://app@127.0.0.1/${APP_ENV}"), "");  // a part of the URL only
     EXPECT_EQ(url_variable("${APP_ENV}${APP_ENV}"), "");
     EXPECT_EQ(url_variable("${APP_ENV}/x"), "");

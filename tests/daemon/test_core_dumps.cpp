@@ -5,7 +5,6 @@
 
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "core/embedded_postgres.hpp"
 #include "tests/support/daemon_process.hpp"

@@ -10,7 +10,6 @@
 #include <sstream>
 #include <thread>
 
-#include "core/embedded_postgres.hpp"
 #include "tests/daemon/daemon_fixture.hpp"
 #include "tests/faults/fault_settings.hpp"
 #include "tests/support/notify_socket.hpp"

@@ -306,7 +306,7 @@ TEST(Render, InKubernetesTheAppReadsTheDatabaseUrlWhereStewardReadsIt) {
     // database.url is ${DATABASE_URL}: steward's containers read it from <name>-env, and so does the app.
     Rendered whole({"--only", "k8s"});
     auto deployment = whole.file("k8s/deployment.yaml");
-    EXPECT_NE(deployment.find("secretKeyRef: { name: chat-env, key: DATABASE_URL }"), std::string::npos)
+    EXPECT_NE(deployment.find("secretKeyRef: { name: chat-env, key: \"DATABASE_URL\" }"), std::string::npos)
         << deployment;
     EXPECT_EQ(deployment.find("chat-database-url"), std::string::npos) << deployment;
     // With the password in a secret of its own, the app's URL is not the one in <name>-env: a Secret of its own.
@@ -318,7 +318,17 @@ TEST(Render, InKubernetesTheAppReadsTheDatabaseUrlWhereStewardReadsIt) {
                           "services: { api: { command: [/bin/true], env: { DATABASE_URL: 'database:url' } } }\n");
     test::render(spec, dir / "out", {"--only", "k8s"}, {{"DATABASE_URL", "postgresql://app@db/chat"}});
     auto split = test::read_file(dir / "out/k8s/deployment.yaml");
-    EXPECT_NE(split.find("secretKeyRef: { name: chat-database-url, key: value }"), std::string::npos) << split;
+    EXPECT_NE(split.find("secretKeyRef: { name: chat-database-url, key: \"value\" }"), std::string::npos) << split;
+    // The same with the variable declared as a secret's env: steward's containers get it from that secret's
+    // Secret, not from <name>-env, so the app cannot read it there either.
+    auto declared = dir.write("declared.yaml",
+                              "version: 1\nname: chat\nenvironment: development\n"
+                              "database: { url: '${DATABASE_URL}' }\n"
+                              "secrets: { db_url: { env: DATABASE_URL } }\n"
+                              "services: { api: { command: [/bin/true], env: { DATABASE_URL: 'database:url' } } }\n");
+    test::render(declared, dir / "declared", {"--only", "k8s"}, {{"DATABASE_URL", "postgresql://app@db/chat"}});
+    EXPECT_NE(test::read_file(dir / "declared/k8s/deployment.yaml").find("name: chat-database-url"),
+              std::string::npos);
 }
 
 TEST(Install, LayoutAndInstalledTemplatesAreFound) {
