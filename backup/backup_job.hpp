@@ -38,9 +38,16 @@ struct BackupConfig {
     // whichever host took it: one backup per schedule slot across hosts.
     std::optional<std::chrono::system_clock::time_point> slot;
     std::string host;  // recorded in manifests and the catalog; empty: gethostname()
+    // The id, when the caller chose it first with new_backup_id (the daemon answers a request with it before
+    // the backup starts); empty, or taken by then: a new one when the backup starts.
+    std::string id;
 };
 
 inline bool is_cancelled(const BackupConfig& c) { return c.cancel && c.cancel->load(); }
+
+// A backup id for time `t` that no entry of the backups folder uses yet (two in one second get consecutive
+// seconds).
+std::string new_backup_id(const BackupConfig& c, std::chrono::system_clock::time_point t);
 
 // Fills a config from a spec (secrets resolved); `url` is the database to back up.
 BackupConfig config_from_spec(const Spec& spec, const std::string& url);

@@ -38,18 +38,17 @@ std::string compression_text(const Compression& c) {
     return "none";
 }
 
-// A new id that no folder uses yet (two backups in one second get consecutive seconds).
-std::string fresh_id(const BackupConfig& c, TimePoint t) {
-    for (;;) {
-        std::string id = make_backup_id(id_prefix(c), t);
-        auto d = c.settings.dir;
-        if (!fs::exists(d / id) && !fs::exists(d / (id + ".partial")) && !fs::exists(d / (id + ".failed")))
-            return id;
-        t += std::chrono::seconds(1);
-    }
+bool id_free(const BackupConfig& c, const std::string& id) {
+    auto d = c.settings.dir;
+    return !fs::exists(d / id) && !fs::exists(d / (id + ".partial")) && !fs::exists(d / (id + ".failed"));
 }
 
 }  // namespace
+
+std::string new_backup_id(const BackupConfig& c, TimePoint t) {
+    for (;; t += std::chrono::seconds(1))
+        if (std::string id = make_backup_id(id_prefix(c), t); id_free(c, id)) return id;
+}
 
 void remove_leftovers(const fs::path& dir) {
     std::error_code ec;
@@ -189,7 +188,7 @@ BackupOutcome run_backup(const BackupConfig& c) {
         return fail(std::string("database: ") + pg::scrub_error(c.database_url, e.what()));
     }
 
-    out.id = fresh_id(c, started);
+    out.id = !c.id.empty() && id_free(c, c.id) ? c.id : new_backup_id(c, started);
     fs::path partial = c.settings.dir / (out.id + ".partial");
     // A database named "../../x" or "/x" must not make the backup land outside the folder.
     if (partial.parent_path() != c.settings.dir || partial.filename() != out.id + ".partial")

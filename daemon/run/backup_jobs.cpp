@@ -121,7 +121,9 @@ BackupJobs::Started BackupJobs::launch(Kind kind, std::optional<TimePoint> slot)
     if (kind == Kind::scheduled) config.slot = slot;  // another host may have taken this slot already
     state_.running = true;
     state_.running_kind = name;
-    state_.running_id = backup::make_backup_id(config.deployment, std::chrono::system_clock::now());
+    // The id the request is answered with is the one the backup takes (chosen here, not when it starts).
+    config.id = backup::new_backup_id(config, std::chrono::system_clock::now());
+    state_.running_id = config.id;
     log::info("backup", "backup job started", {{"kind", name}});
     std::weak_ptr<bool> alive = alive_;
     pool_.submit<backup::BackupOutcome>(

@@ -218,3 +218,22 @@ TEST(BackupDaemonApi, DrillsAreRecordedAndCounted) {
                              second.id + "'"),
         "drill-host false");
 }
+
+// The daemon answers a backup request with the id before the backup starts, maybe in a later second: the
+// backup takes that id. An id taken by then is not reused: the backup gets a new one.
+TEST(BackupDaemonApi, AnIdChosenBeforeTheBackupStartsIsTheOneItTakes) {
+    auto src = fresh_database("bk_chosen_id");
+    query_value(src, "CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
+    TempDir dir("bk-chosen-id");
+    auto c = backup::config_without_spec(src, dir.path());
+    c.id = backup::new_backup_id(c, std::chrono::system_clock::now() - std::chrono::seconds(5));
+    auto first = backup::run_backup(c);
+    ASSERT_EQ(first.status, BackupOutcome::Status::published) << first.error;
+    EXPECT_EQ(first.id, c.id);
+    EXPECT_TRUE(fs::exists(dir / c.id / "manifest.json"));
+    EXPECT_NE(backup::new_backup_id(c, std::chrono::system_clock::now() - std::chrono::seconds(5)), c.id);
+    auto second = backup::run_backup(c);  // the same id again: taken now
+    ASSERT_EQ(second.status, BackupOutcome::Status::published) << second.error;
+    EXPECT_NE(second.id, c.id);
+    EXPECT_EQ(listed(dir.path()).size(), 2u);
+}
